@@ -1,0 +1,316 @@
+//! The command line: `serve` (the default) and the operator commands, which
+//! act on the ledger directly with the same service methods as the API.
+
+use std::{net::SocketAddr, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::{
+    config::Config,
+    domain::{Action, Amount, WithdrawalState},
+    service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
+    startup::{shutdown_signal, Application, Ledger, StartupError},
+    wire::{
+        BankAccountJson, CreatedUserJson, LedgerReportJson, MutationJson, OperatorWithdrawalJson,
+        UserJson, WithdrawalListJson,
+    },
+    MIGRATOR,
+};
+
+/// Exit code when `ledger verify` finds violations.
+pub const EXIT_VIOLATIONS: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dompet",
+    version,
+    about = "The Bukalapak Dompet API on a PostgreSQL ledger"
+)]
+#[command(
+    after_help = "Without a command, dompet serves the API (same as `dompet serve`).\n\
+Configuration comes from the environment and .env; see .env.example.\n\
+Exit codes: 0 done, 1 refused or failed, 2 bad usage, 3 ledger violations found."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default).
+    Serve {
+        /// Listen address; overrides DOMPET_ADDR.
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+    },
+    /// Apply the ledger migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage bank accounts.
+    #[command(subcommand, name = "bank-account")]
+    BankAccount(BankAccountCommand),
+    /// Post back-office credits and debits.
+    #[command(subcommand)]
+    Mutation(MutationCommand),
+    /// The finance team's withdrawal queue.
+    #[command(subcommand)]
+    Withdrawal(WithdrawalCommand),
+    /// Audit the ledger.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and its wallet; prints the API token (shown only once).
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// The user's password (8 to 1024 characters).
+        #[arg(long, env = "DOMPET_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Import with this user id.
+        #[arg(long)]
+        id: Option<i64>,
+        /// Import with this API token (20+ characters of [A-Za-z0-9]).
+        #[arg(long)]
+        token: Option<String>,
+    },
+    /// Show a user with its wallet balance.
+    Show { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BankAccountCommand {
+    /// Add a bank account to a user.
+    Add {
+        #[arg(long)]
+        user_id: i64,
+        #[arg(long)]
+        bank_name: String,
+        #[arg(long)]
+        account_number: String,
+        #[arg(long)]
+        account_name: String,
+        /// Import with this bank account id.
+        #[arg(long)]
+        id: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MutationCommand {
+    /// Credit (remit, topup, refund) or debit (payment) a wallet, once per key.
+    Post(PostArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PostArgs {
+    #[arg(long)]
+    user_id: i64,
+    /// remit, topup, refund or payment.
+    #[arg(long)]
+    action: Action,
+    /// Whole rupiah, at least 1.
+    #[arg(long, value_parser = parse_amount)]
+    amount: Amount,
+    /// The marketplace transaction this mutation belongs to.
+    #[arg(long)]
+    transaction_id: Option<i64>,
+    /// Posting the same key again applies once and prints the first result.
+    #[arg(long)]
+    idempotency_key: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WithdrawalCommand {
+    /// List withdrawals, oldest first.
+    List {
+        /// pending, processed or cancelled (all when absent).
+        #[arg(long)]
+        state: Option<WithdrawalState>,
+        #[arg(long, default_value_t = 1)]
+        page: i64,
+        #[arg(long, default_value_t = 10)]
+        per_page: i64,
+    },
+    /// Mark a pending withdrawal as paid out.
+    Process { id: i64 },
+    /// Cancel a pending withdrawal and restore its money to the wallet.
+    Cancel { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check every ledger invariant; exit code 3 when any is violated.
+    Verify,
+}
+
+fn parse_amount(text: &str) -> Result<Amount, String> {
+    Amount::parse_digits(text).ok_or_else(|| "expected a whole number of rupiah ≥ 1".to_owned())
+}
+
+/// Runs the command; the exit code says how it went.
+pub async fn run(cli: Cli, mut config: Config) -> ExitCode {
+    let command = cli.command.unwrap_or(Command::Serve { addr: None });
+    let result = match command {
+        Command::Serve { addr } => {
+            if let Some(addr) = addr {
+                config.addr = addr;
+            }
+            serve(config).await
+        }
+        command => operate(command, config).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<ExitCode, String> {
+    let ledger = Ledger::open(&config, config.migrate)
+        .await
+        .map_err(|e| e.to_string())?;
+    let served = async {
+        let app = Application::build(&config, ledger.pool.clone()).await?;
+        let addr = app.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+        tracing::info!(%addr, internal_api = config.admin_token.is_some(), "dompet is serving");
+        app.run_until(shutdown_signal())
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })
+    }
+    .await;
+    ledger.close().await;
+    served.map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn operate(command: Command, config: Config) -> Result<ExitCode, String> {
+    let migrate = matches!(command, Command::Migrate) || config.migrate;
+    let ledger = Ledger::open(&config, migrate)
+        .await
+        .map_err(|e| e.to_string())?;
+    let dompet = Dompet::new(ledger.pool.clone(), config.timezone, config.withdrawal_fee);
+    let result = dispatch(command, &dompet).await;
+    ledger.close().await;
+    match result {
+        Ok(code) => Ok(code),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, ServiceError> {
+    let tz = dompet.timezone();
+    match command {
+        Command::Serve { .. } => {
+            return Err(ServiceError::Invalid(
+                "serve is not an operator command".into(),
+            ))
+        }
+        Command::Migrate => {
+            MIGRATOR
+                .run(dompet.pool())
+                .await
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            eprintln!("migrations applied");
+        }
+        Command::User(UserCommand::Create {
+            username,
+            email,
+            password,
+            id,
+            token,
+        }) => {
+            let user = dompet
+                .create_user(NewUser {
+                    username,
+                    email,
+                    password,
+                    id,
+                    token,
+                })
+                .await?;
+            print(&CreatedUserJson::from(&user));
+        }
+        Command::User(UserCommand::Show { id }) => print(&UserJson::from(&dompet.user(id).await?)),
+        Command::BankAccount(BankAccountCommand::Add {
+            user_id,
+            bank_name,
+            account_number,
+            account_name,
+            id,
+        }) => {
+            let new = NewBankAccount {
+                bank_name,
+                account_number,
+                account_name,
+                id,
+            };
+            print(&BankAccountJson::from(
+                &dompet.add_bank_account(user_id, new).await?,
+            ));
+        }
+        Command::Mutation(MutationCommand::Post(args)) => {
+            let posting = Posting {
+                user_id: args.user_id,
+                action: args.action,
+                amount: args.amount,
+                transaction_id: args.transaction_id,
+                idempotency_key: args.idempotency_key,
+            };
+            let (Posted::Created(row) | Posted::Replayed(row)) =
+                dompet.post_mutation(posting).await?;
+            print(&MutationJson::new(&row, tz));
+        }
+        Command::Withdrawal(WithdrawalCommand::List {
+            state,
+            page,
+            per_page,
+        }) => {
+            let rows = dompet
+                .list_withdrawals(state, Page::new(Some(page), Some(per_page)))
+                .await?;
+            print(&WithdrawalListJson::new(&rows, tz));
+        }
+        Command::Withdrawal(WithdrawalCommand::Process { id }) => {
+            print(&OperatorWithdrawalJson::new(
+                &dompet.process_withdrawal(id).await?,
+                tz,
+            ));
+        }
+        Command::Withdrawal(WithdrawalCommand::Cancel { id }) => {
+            print(&OperatorWithdrawalJson::new(
+                &dompet.cancel_withdrawal(id).await?,
+                tz,
+            ));
+        }
+        Command::Ledger(LedgerCommand::Verify) => {
+            let report = dompet.verify_ledger().await?;
+            print(&LedgerReportJson::from(&report));
+            if !report.ok() {
+                return Ok(ExitCode::from(EXIT_VIOLATIONS));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print<T: Serialize>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot render the result: {e}"),
+    }
+}

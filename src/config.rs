@@ -1,0 +1,183 @@
+//! Configuration from the environment (and `.env`), with the SPEC's defaults.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use chrono_tz::Tz;
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `None`: use the embedded cluster under `data_dir`.
+    pub database_url: Option<Secret>,
+    pub addr: SocketAddr,
+    pub admin_token: Option<Secret>,
+    pub timezone: Tz,
+    pub withdrawal_fee: i64,
+    pub migrate: bool,
+    pub log_format: LogFormat,
+    pub data_dir: PathBuf,
+    pub request_timeout: Duration,
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {name}={value:?}: {reason}")]
+pub struct ConfigError {
+    name: &'static str,
+    value: String,
+    reason: &'static str,
+}
+
+impl Config {
+    /// Reads `.env` (if present) and then the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let fail = |name, value: String, reason| ConfigError {
+            name,
+            value,
+            reason,
+        };
+        let addr = match get("DOMPET_ADDR") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| fail("DOMPET_ADDR", v, "expected host:port, e.g. 127.0.0.1:8080"))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let timezone = match get("DOMPET_TIMEZONE") {
+            Some(v) => v
+                .parse()
+                .map_err(|_| fail("DOMPET_TIMEZONE", v, "expected an IANA zone name"))?,
+            None => chrono_tz::Asia::Jakarta,
+        };
+        let withdrawal_fee = match get("DOMPET_WITHDRAWAL_FEE") {
+            Some(v) => match v.parse::<i64>() {
+                Ok(fee) if fee >= 0 => fee,
+                _ => {
+                    return Err(fail(
+                        "DOMPET_WITHDRAWAL_FEE",
+                        v,
+                        "expected a whole number ≥ 0",
+                    ))
+                }
+            },
+            None => 0,
+        };
+        let migrate = match get("DOMPET_MIGRATE")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+        {
+            None => true,
+            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
+            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
+            Some(v) => return Err(fail("DOMPET_MIGRATE", v, "expected true or false")),
+        };
+        let log_format = match get("DOMPET_LOG_FORMAT").as_deref() {
+            None | Some("human") => LogFormat::Human,
+            Some("json") => LogFormat::Json,
+            Some(v) => {
+                return Err(fail(
+                    "DOMPET_LOG_FORMAT",
+                    v.into(),
+                    "expected human or json",
+                ))
+            }
+        };
+        let request_timeout = match get("DOMPET_REQUEST_TIMEOUT_SECS") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                _ => {
+                    return Err(fail(
+                        "DOMPET_REQUEST_TIMEOUT_SECS",
+                        v,
+                        "expected seconds ≥ 1",
+                    ))
+                }
+            },
+            None => Duration::from_secs(30),
+        };
+        let db_max_connections = match get("DOMPET_DB_MAX_CONNECTIONS") {
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(fail(
+                        "DOMPET_DB_MAX_CONNECTIONS",
+                        v,
+                        "expected a number ≥ 1",
+                    ))
+                }
+            },
+            None => 20,
+        };
+        Ok(Self {
+            database_url: get("DATABASE_URL").map(Secret::new),
+            addr,
+            admin_token: get("DOMPET_ADMIN_TOKEN").map(Secret::new),
+            timezone,
+            withdrawal_fee,
+            migrate,
+            log_format,
+            data_dir: get("DOMPET_DATA_DIR")
+                .map_or_else(|| PathBuf::from(".dompet"), PathBuf::from),
+            request_timeout,
+            db_max_connections,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.timezone, chrono_tz::Asia::Jakarta);
+        assert_eq!(config.withdrawal_fee, 0);
+        assert!(config.migrate);
+        assert!(config.database_url.is_none() && config.admin_token.is_none());
+    }
+
+    #[test]
+    fn rejects_bad_values_with_the_variable_name() {
+        let err = Config::from_lookup(|n| (n == "DOMPET_WITHDRAWAL_FEE").then(|| "-1".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_WITHDRAWAL_FEE"));
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let config =
+            Config::from_lookup(|n| (n == "DOMPET_ADMIN_TOKEN").then(|| "hunter2".into())).unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Plain domain values shared by the service, the store and the wire.
+
+mod action;
+mod amount;
+mod time;
+mod withdrawal_state;
+
+pub use action::{Action, MutationType, UnknownAction};
+pub use amount::Amount;
+pub use time::WireTime;
+pub use withdrawal_state::{UnknownState, WithdrawalState};

@@ -1,0 +1,78 @@
+//! The operator surface under `/internal/v1` (SPEC §3): bearer-token auth,
+//! `{"error":{"code","message"}}` errors.
+
+mod error;
+mod money;
+mod users;
+
+use axum::{
+    extract::{rejection::JsonRejection, FromRequest, FromRequestParts},
+    http::{header, request::Parts},
+    routing::{get, post},
+    Router,
+};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use self::error::AdminError;
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(users::create))
+        .route("/users/{id}", get(users::show))
+        .route("/users/{id}/bank_accounts", post(users::add_bank_account))
+        .route("/mutations", post(money::post_mutation))
+        .route("/withdrawals", get(money::list_withdrawals))
+        .route("/withdrawals/{id}/process", post(money::process_withdrawal))
+        .route("/withdrawals/{id}/cancel", post(money::cancel_withdrawal))
+        .route("/ledger/verify", get(money::verify_ledger))
+}
+
+/// Proof that the request carried `Authorization: Bearer <DOMPET_ADMIN_TOKEN>`.
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let expected = state
+            .admin_token_sha256
+            .ok_or_else(AdminError::unauthorized)?;
+        let given = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(AdminError::unauthorized)?;
+        // Digests have a fixed length, so the comparison time says nothing
+        // about the token's length or its first differing byte.
+        let given = Sha256::digest(given.trim().as_bytes());
+        match bool::from(given.as_slice().ct_eq(&expected)) {
+            true => Ok(Self),
+            false => Err(AdminError::unauthorized()),
+        }
+    }
+}
+
+/// `axum::Json` with the operator error envelope for its rejections.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(AdminError))]
+pub struct AdminJson<T>(pub T);
+
+impl From<JsonRejection> for AdminError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection.status() {
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE => AdminError::payload_too_large(),
+            _ => AdminError::invalid(rejection.body_text()),
+        }
+    }
+}
+
+/// A path id: digits naming a row, or nothing that can exist.
+fn path_id(raw: &str, missing: fn() -> AdminError) -> Result<i64, AdminError> {
+    crate::service::parse_id(raw).ok_or_else(missing)
+}

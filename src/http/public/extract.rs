@@ -1,0 +1,215 @@
+//! Lenient request parsing for the public endpoints: pagination that falls
+//! back instead of failing, and withdraw parameters from a form body, a JSON
+//! body or the query string.
+
+use std::convert::Infallible;
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts, HeaderMap, StatusCode},
+};
+use serde_json::Value;
+
+use super::PublicError;
+use crate::service::Page;
+
+/// `page` and `per_page`, with the SPEC's fallbacks applied.
+pub struct Pagination(pub Page);
+
+impl<S: Send + Sync> FromRequestParts<S> for Pagination {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let mut page = None;
+        let mut per_page = None;
+        for (name, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            match name.as_ref() {
+                "page" => page = Some(value),
+                "per_page" => per_page = Some(value),
+                _ => {}
+            }
+        }
+        let number = |v: Option<std::borrow::Cow<'_, str>>| v.as_deref().and_then(page_number);
+        Ok(Self(Page::new(number(page), number(per_page))))
+    }
+}
+
+/// A whole number from 1 to 2147483647 in plain ASCII digits, or nothing.
+fn page_number(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<i64>()
+        .ok()
+        .filter(|n| (1..=i64::from(i32::MAX)).contains(n))
+}
+
+/// The three `deposit_withdrawal[…]` fields, unparsed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WithdrawFields {
+    pub amount: Option<String>,
+    pub bank_account_id: Option<String>,
+    pub password: Option<String>,
+}
+
+impl WithdrawFields {
+    /// Field by field, `self` wins over `fallback`.
+    fn or(self, fallback: Self) -> Self {
+        Self {
+            amount: self.amount.or(fallback.amount),
+            bank_account_id: self.bank_account_id.or(fallback.bank_account_id),
+            password: self.password.or(fallback.password),
+        }
+    }
+
+    fn from_form(bytes: &[u8]) -> Self {
+        let mut fields = Self::default();
+        for (name, value) in form_urlencoded::parse(bytes) {
+            let slot = match name.as_ref() {
+                "deposit_withdrawal[amount]" => &mut fields.amount,
+                "deposit_withdrawal[bank_account_id]" => &mut fields.bank_account_id,
+                "deposit_withdrawal[password]" => &mut fields.password,
+                _ => continue,
+            };
+            *slot = Some(value.into_owned());
+        }
+        fields
+    }
+
+    fn from_json(bytes: &[u8]) -> Result<Self, PublicError> {
+        let body: Value = serde_json::from_slice(bytes).map_err(|_| PublicError::BadRequest)?;
+        let Value::Object(body) = body else {
+            return Err(PublicError::BadRequest);
+        };
+        let inner = match body.get("deposit_withdrawal") {
+            None | Some(Value::Null) => return Ok(Self::default()),
+            Some(Value::Object(inner)) => inner,
+            Some(_) => return Err(PublicError::BadRequest),
+        };
+        let field = |name: &str| match inner.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            // Numbers keep their JSON spelling: 25000 passes rule 1, 25000.0 does not.
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(PublicError::BadRequest),
+        };
+        Ok(Self {
+            amount: field("amount")?,
+            bank_account_id: field("bank_account_id")?,
+            password: field("password")?,
+        })
+    }
+}
+
+/// Withdraw parameters merged from the body and the query string.
+pub struct WithdrawParams(pub WithdrawFields);
+
+impl<S: Send + Sync> FromRequest<S> for WithdrawParams {
+    type Rejection = PublicError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let query = WithdrawFields::from_form(req.uri().query().unwrap_or("").as_bytes());
+        let media_type = media_type(req.headers())?;
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => PublicError::PayloadTooLarge,
+                _ => PublicError::BadRequest,
+            }
+        })?;
+        if body.is_empty() {
+            return Ok(Self(query));
+        }
+        let from_body = match media_type.as_deref() {
+            // No content type: read it as the seed's curl sends it.
+            None | Some("application/x-www-form-urlencoded") => WithdrawFields::from_form(&body),
+            Some(t) if t == "application/json" || t.ends_with("+json") => {
+                WithdrawFields::from_json(&body)?
+            }
+            Some(_) => return Err(PublicError::BadRequest),
+        };
+        Ok(Self(from_body.or(query)))
+    }
+}
+
+fn media_type(headers: &HeaderMap) -> Result<Option<String>, PublicError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| PublicError::BadRequest)?;
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    Ok(Some(essence))
+}
+
+/// `Idempotency-Key`: 1 to 255 visible ASCII characters, or absent.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, PublicError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(PublicError::BadRequest);
+    }
+    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_numbers_fall_back_on_anything_odd() {
+        assert_eq!(page_number("3"), Some(3));
+        assert_eq!(page_number("2147483647"), Some(2147483647));
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "+1",
+            "1.5",
+            "abc",
+            "2147483648",
+            "99999999999",
+            " 1",
+        ] {
+            assert_eq!(page_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn body_fields_win_over_query_fields_one_by_one() {
+        let body = WithdrawFields::from_form(b"deposit_withdrawal%5Bamount%5D=100");
+        let query = WithdrawFields::from_form(
+            b"deposit_withdrawal[amount]=5&deposit_withdrawal[password]=pw",
+        );
+        let merged = body.or(query);
+        assert_eq!(merged.amount.as_deref(), Some("100"));
+        assert_eq!(merged.password.as_deref(), Some("pw"));
+        assert_eq!(merged.bank_account_id, None);
+    }
+
+    #[test]
+    fn json_numbers_keep_their_spelling_and_odd_shapes_are_refused() {
+        let fields = WithdrawFields::from_json(
+            br#"{"deposit_withdrawal":{"amount":25000,"bank_account_id":"41812","password":"x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(fields.amount.as_deref(), Some("25000"));
+        let float =
+            WithdrawFields::from_json(br#"{"deposit_withdrawal":{"amount":25000.0}}"#).unwrap();
+        assert_eq!(float.amount.as_deref(), Some("25000.0"));
+        for bad in [
+            &br#"[1]"#[..],
+            br#"{"deposit_withdrawal":[]}"#,
+            br#"{"deposit_withdrawal":{"amount":true}}"#,
+            b"{",
+        ] {
+            assert_eq!(WithdrawFields::from_json(bad), Err(PublicError::BadRequest));
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! dompet: the Bukalapak Dompet API on a PostgreSQL ledger.
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod pgcluster;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod wire;
+
+/// The ledger schema, embedded in the binary; used by `serve`, `migrate` and the tests.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,0 +1,44 @@
+//! API token checks for the public endpoints.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{Dompet, ServiceError};
+use crate::store::users;
+
+impl Dompet {
+    /// The user id when `token` is that user's API token. An unknown or
+    /// malformed user id still costs a digest and a comparison, so the answer
+    /// and its timing do not tell existing users from missing ones.
+    pub async fn authenticate(
+        &self,
+        user_id: &str,
+        token: &str,
+    ) -> Result<Option<i64>, ServiceError> {
+        let id = parse_id(user_id);
+        let stored = match id {
+            Some(id) => {
+                let mut conn = self.pool.acquire().await?;
+                users::token_digest(&mut conn, id).await?
+            }
+            None => None,
+        };
+        let given = Sha256::digest(token.as_bytes());
+        let expected = stored.as_deref().unwrap_or(&[0u8; 32]);
+        let matches: bool = given.as_slice().ct_eq(expected).into();
+        Ok(id.filter(|_| matches && stored.is_some()))
+    }
+}
+
+/// An id is ASCII digits that fit i64; anything else names no one.
+pub(crate) fn parse_id(text: &str) -> Option<i64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// SHA-256 of an API token: the only form in which tokens are stored.
+pub(crate) fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}

@@ -1,0 +1,77 @@
+//! The finance team's side of withdrawals: list, process, cancel.
+
+use super::{
+    wallet::{apply_in_tx, Origin},
+    Dompet, Page, ServiceError,
+};
+use crate::{
+    domain::{Action, WithdrawalState},
+    store::{
+        wallets,
+        withdrawals::{self, WithdrawalRow},
+    },
+};
+
+impl Dompet {
+    /// Withdrawals oldest first, optionally in one state.
+    pub async fn list_withdrawals(
+        &self,
+        state: Option<WithdrawalState>,
+        page: Page,
+    ) -> Result<Vec<WithdrawalRow>, ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        let state = state.map(WithdrawalState::as_str);
+        Ok(withdrawals::page_by_state(&mut conn, state, page.limit(), page.offset()).await?)
+    }
+
+    /// Marks a pending withdrawal as paid out.
+    pub async fn process_withdrawal(&self, id: i64) -> Result<WithdrawalRow, ServiceError> {
+        self.finish_withdrawal(id, WithdrawalState::Processed).await
+    }
+
+    /// Cancels a pending withdrawal and restores exactly what it debited, in
+    /// one transaction; the user's day slot is free again.
+    pub async fn cancel_withdrawal(&self, id: i64) -> Result<WithdrawalRow, ServiceError> {
+        self.finish_withdrawal(id, WithdrawalState::Cancelled).await
+    }
+
+    async fn finish_withdrawal(
+        &self,
+        id: i64,
+        to: WithdrawalState,
+    ) -> Result<WithdrawalRow, ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        let found = withdrawals::find(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::WithdrawalNotFound)?;
+        // Wallet first, as every money move; it also serialises a process
+        // racing a cancel of the same withdrawal.
+        let mut wallet = wallets::lock(&mut tx, found.user_id)
+            .await?
+            .ok_or(ServiceError::UserNotFound)?;
+        let Some(done) = withdrawals::finish(&mut tx, id, to.as_str()).await? else {
+            let now = withdrawals::find(&mut tx, id)
+                .await?
+                .map_or(found.state, |w| w.state);
+            return Err(ServiceError::NotPending(now));
+        };
+        if to == WithdrawalState::Cancelled {
+            let restored = done.amount + done.fee;
+            apply_in_tx(
+                &mut tx,
+                &mut wallet,
+                Action::Restore,
+                restored,
+                Origin::Withdrawal(done.id),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(
+            withdrawal_id = id,
+            state = to.as_str(),
+            "withdrawal finished"
+        );
+        Ok(done)
+    }
+}

@@ -1,0 +1,169 @@
+//! Users, their wallets and bank accounts.
+
+use rand::{distributions::Alphanumeric, Rng};
+
+use super::{auth::token_digest, Dompet, ServiceError};
+use crate::store::{
+    self, bank_accounts, bank_accounts::BankAccountRow, users, users::UserRow, wallets,
+};
+
+const TOKEN_LEN: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    /// Given when importing an existing user.
+    pub id: Option<i64>,
+    pub token: Option<String>,
+}
+
+/// A freshly created user, with the only copy of the API token dompet will
+/// ever show.
+#[derive(Debug, Clone)]
+pub struct CreatedUser {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+    pub deposit_id: i64,
+    pub token: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewBankAccount {
+    pub bank_name: String,
+    pub account_number: String,
+    pub account_name: String,
+    pub id: Option<i64>,
+}
+
+impl NewUser {
+    fn validate(&self) -> Result<(), ServiceError> {
+        let invalid = |m: &str| Err(ServiceError::Invalid(m.to_owned()));
+        if self.username.trim().is_empty() || self.username.chars().count() > 100 {
+            return invalid("username must be 1 to 100 characters");
+        }
+        if !self.email.contains('@') || self.email.chars().count() > 254 {
+            return invalid("email must be an address of at most 254 characters");
+        }
+        let password_len = self.password.chars().count();
+        if !(8..=1024).contains(&password_len) {
+            return invalid("password must be 8 to 1024 characters");
+        }
+        if matches!(self.id, Some(id) if id < 1) {
+            return invalid("id must be a positive integer");
+        }
+        if let Some(token) = &self.token {
+            if token.len() < 20
+                || token.len() > 128
+                || !token.bytes().all(|b| b.is_ascii_alphanumeric())
+            {
+                return invalid("token must be 20 to 128 characters of [A-Za-z0-9]");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn generate_token() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(TOKEN_LEN)
+        .map(char::from)
+        .collect()
+}
+
+/// Unique violations on user import, named for the operator.
+fn user_conflict(err: ServiceError) -> ServiceError {
+    let what = match err.constraint() {
+        Some("users_pkey") => "a user with this id already exists",
+        Some("users_username_key") => "this username is taken",
+        Some("users_email_key") => "this email is taken",
+        Some("users_token_sha256_key") => "this token belongs to another user",
+        _ => return err,
+    };
+    ServiceError::Conflict(what.to_owned())
+}
+
+impl Dompet {
+    pub async fn create_user(&self, new: NewUser) -> Result<CreatedUser, ServiceError> {
+        new.validate()?;
+        let token = new.token.clone().unwrap_or_else(generate_token);
+        let password_hash = self.passwords.hash(new.password.clone()).await?;
+        let mut tx = self.pool.begin().await?;
+        let inserted = async {
+            let id = users::insert(
+                &mut tx,
+                users::NewUser {
+                    id: new.id,
+                    username: &new.username,
+                    email: &new.email,
+                    password_hash: &password_hash,
+                    token_sha256: &token_digest(&token),
+                },
+            )
+            .await?;
+            let deposit_id = wallets::insert(&mut tx, id).await?;
+            Ok::<_, ServiceError>((id, deposit_id))
+        }
+        .await;
+        let (id, deposit_id) = inserted.map_err(user_conflict)?;
+        tx.commit().await?;
+        tracing::info!(user_id = id, "user created");
+        Ok(CreatedUser {
+            id,
+            username: new.username,
+            email: new.email,
+            deposit_id,
+            token,
+        })
+    }
+
+    pub async fn user(&self, id: i64) -> Result<UserRow, ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        users::find(&mut conn, id)
+            .await?
+            .ok_or(ServiceError::UserNotFound)
+    }
+
+    pub async fn add_bank_account(
+        &self,
+        user_id: i64,
+        new: NewBankAccount,
+    ) -> Result<BankAccountRow, ServiceError> {
+        for (field, value) in [
+            ("bank_name", &new.bank_name),
+            ("account_number", &new.account_number),
+            ("account_name", &new.account_name),
+        ] {
+            if value.trim().is_empty() || value.chars().count() > 200 {
+                return Err(ServiceError::Invalid(format!(
+                    "{field} must be 1 to 200 characters"
+                )));
+            }
+        }
+        if matches!(new.id, Some(id) if id < 1) {
+            return Err(ServiceError::Invalid(
+                "id must be a positive integer".into(),
+            ));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let account = bank_accounts::NewBankAccount {
+            id: new.id,
+            user_id,
+            bank_name: &new.bank_name,
+            account_number: &new.account_number,
+            account_name: &new.account_name,
+        };
+        bank_accounts::insert(&mut conn, account).await.map_err(
+            |e| match store::violated_constraint(&e) {
+                Some("bank_accounts_user_id_fkey") => ServiceError::UserNotFound,
+                Some("bank_accounts_pkey") => {
+                    ServiceError::Conflict("a bank account with this id already exists".into())
+                }
+                _ => e.into(),
+            },
+        )
+    }
+}

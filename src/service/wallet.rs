@@ -1,0 +1,152 @@
+//! Credits and debits: the one place a mutation row is written.
+
+use sqlx::PgConnection;
+
+use super::{Dompet, ServiceError};
+use crate::{
+    domain::{Action, Amount, MutationType},
+    store::{
+        mutations::{self, MutationRow, NewMutation},
+        wallets::{self, Wallet},
+    },
+};
+
+/// A back-office credit or debit.
+#[derive(Debug, Clone)]
+pub struct Posting {
+    pub user_id: i64,
+    pub action: Action,
+    pub amount: Amount,
+    pub transaction_id: Option<i64>,
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Posted {
+    Created(MutationRow),
+    /// The key was seen before with the same fields: the first result.
+    Replayed(MutationRow),
+}
+
+impl Posting {
+    fn matches(&self, row: &MutationRow) -> bool {
+        row.user_id == self.user_id
+            && row.action == self.action.as_str()
+            && row.amount == self.amount.get()
+            && row.transaction_id == self.transaction_id
+    }
+}
+
+/// How a mutation relates to the rest of the ledger.
+pub(crate) enum Origin<'a> {
+    Posting {
+        transaction_id: Option<i64>,
+        idempotency_key: &'a str,
+    },
+    Withdrawal(i64),
+}
+
+/// Appends one mutation to a wallet locked by the caller's transaction and
+/// moves its balance. Refuses to overdraw or overflow.
+pub(crate) async fn apply_in_tx(
+    conn: &mut PgConnection,
+    wallet: &mut Wallet,
+    action: Action,
+    amount: i64,
+    origin: Origin<'_>,
+) -> Result<MutationRow, ServiceError> {
+    let final_balance = match action.mutation_type() {
+        MutationType::Credit => wallet
+            .balance
+            .checked_add(amount)
+            .ok_or(ServiceError::BalanceOverflow)?,
+        MutationType::Debit if amount > wallet.balance => {
+            return Err(ServiceError::InsufficientBalance {
+                balance: wallet.balance,
+                amount,
+            })
+        }
+        MutationType::Debit => wallet.balance - amount,
+    };
+    let (transaction_id, withdrawal_id, idempotency_key) = match origin {
+        Origin::Posting {
+            transaction_id,
+            idempotency_key,
+        } => (transaction_id, None, Some(idempotency_key)),
+        Origin::Withdrawal(id) => (None, Some(id), None),
+    };
+    let row = mutations::insert(
+        &mut *conn,
+        NewMutation {
+            user_id: wallet.user_id,
+            deposit_id: wallet.id,
+            kind: action.mutation_type().as_str(),
+            action: action.as_str(),
+            amount,
+            initial_balance: wallet.balance,
+            final_balance,
+            transaction_id,
+            withdrawal_id,
+            idempotency_key,
+        },
+    )
+    .await?;
+    wallets::set_balance(conn, wallet.id, final_balance).await?;
+    wallet.balance = final_balance;
+    Ok(row)
+}
+
+impl Dompet {
+    /// Posts a back-office credit (`remit`, `topup`, `refund`) or debit
+    /// (`payment`) exactly once per idempotency key.
+    pub async fn post_mutation(&self, posting: Posting) -> Result<Posted, ServiceError> {
+        if !posting.action.is_postable() {
+            return Err(ServiceError::Invalid(format!(
+                "{} mutations come only from the withdrawal lifecycle",
+                posting.action.as_str()
+            )));
+        }
+        let key = posting.idempotency_key.as_str();
+        if key.is_empty() || key.len() > 255 {
+            return Err(ServiceError::Invalid(
+                "idempotency_key must be 1 to 255 bytes".into(),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut wallet = wallets::lock(&mut tx, posting.user_id)
+            .await?
+            .ok_or(ServiceError::UserNotFound)?;
+        if let Some(first) = mutations::find_by_idempotency_key(&mut tx, key).await? {
+            return match posting.matches(&first) {
+                true => Ok(Posted::Replayed(first)),
+                false => Err(ServiceError::IdempotencyMismatch),
+            };
+        }
+        let origin = Origin::Posting {
+            transaction_id: posting.transaction_id,
+            idempotency_key: key,
+        };
+        let row = apply_in_tx(
+            &mut tx,
+            &mut wallet,
+            posting.action,
+            posting.amount.get(),
+            origin,
+        )
+        .await
+        .map_err(|e| match e.constraint() {
+            // The same key raced in for another user's wallet (same-user
+            // twins queue on the wallet lock and replay above).
+            Some("mutations_idempotency_key") => ServiceError::IdempotencyMismatch,
+            _ => e,
+        })?;
+        tx.commit().await?;
+        tracing::info!(
+            user_id = posting.user_id,
+            mutation_id = row.id,
+            action = row.action,
+            "mutation posted"
+        );
+        Ok(Posted::Created(row))
+    }
+}

@@ -1,0 +1,46 @@
+//! `withdraw_idempotency`: the first answer to each (user, Idempotency-Key).
+
+use sqlx::PgConnection;
+
+#[derive(Debug, Clone)]
+pub struct StoredAnswer {
+    pub fingerprint: String,
+    pub outcome: String,
+}
+
+pub async fn find(
+    conn: &mut PgConnection,
+    user_id: i64,
+    key: &str,
+) -> Result<Option<StoredAnswer>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredAnswer,
+        "select fingerprint, outcome from withdraw_idempotency where user_id = $1 and key = $2",
+        user_id,
+        key
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// Records the answer for a key inside the request's transaction. Returns
+/// false when the key already has one (a concurrent twin committed first).
+pub async fn save(
+    conn: &mut PgConnection,
+    user_id: i64,
+    key: &str,
+    fingerprint: &str,
+    outcome: &str,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        r#"insert into withdraw_idempotency (user_id, key, fingerprint, outcome)
+           values ($1, $2, $3, $4) on conflict do nothing"#,
+        user_id,
+        key,
+        fingerprint,
+        outcome
+    )
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
+}

@@ -1,0 +1,81 @@
+//! The ledger audit: every invariant of SPEC §2 as one set-based query, so
+//! the database does the scanning (one ordered pass over `mutations`).
+
+use sqlx::PgConnection;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViolationRow {
+    pub check: String,
+    pub user_id: i64,
+    pub mutation_id: Option<i64>,
+    pub withdrawal_id: Option<i64>,
+    pub detail: String,
+}
+
+pub async fn violations(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<ViolationRow>, sqlx::Error> {
+    sqlx::query_as!(
+        ViolationRow,
+        r#"with chain as (
+               select m.id, m.user_id, m.type, m.amount, m.initial_balance, m.final_balance,
+                      coalesce(lag(m.final_balance) over w, 0) as expected_initial,
+                      row_number() over (partition by m.user_id order by m.id desc) as newest
+               from mutations m
+               window w as (partition by m.user_id order by m.id)
+           ),
+           restores as (
+               select id, user_id, withdrawal_id, amount from mutations where action = 'restore'
+           ),
+           found as (
+               select 'chain_broken' as rule_name, user_id, id as mutation_id, null::bigint as withdrawal_id,
+                      format('initial_balance %s does not equal the previous final_balance %s',
+                             initial_balance, expected_initial) as detail
+               from chain where initial_balance <> expected_initial
+               union all
+               select 'final_balance_arithmetic', user_id, id, null,
+                      format('%s: initial_balance %s and amount %s cannot give final_balance %s',
+                             type, initial_balance, amount, final_balance)
+               from chain
+               where final_balance <> case when type = 'Deposit::Credit' then initial_balance + amount
+                                           else initial_balance - amount end
+               union all
+               select 'amount_not_positive', user_id, id, null, format('amount %s', amount)
+               from chain where amount <= 0
+               union all
+               select 'negative_balance', user_id, id, null,
+                      format('initial_balance %s, final_balance %s', initial_balance, final_balance)
+               from chain where initial_balance < 0 or final_balance < 0
+               union all
+               select 'wallet_balance_mismatch', d.user_id, c.id, null,
+                      format('wallet %s holds %s but the last final_balance is %s',
+                             d.id, d.balance, coalesce(c.final_balance, 0))
+               from deposits d left join chain c on c.user_id = d.user_id and c.newest = 1
+               where d.balance <> coalesce(c.final_balance, 0) or d.balance < 0
+               union all
+               select 'withdrawal_debit_mismatch', w.user_id, m.id, w.id,
+                      case when m.id is null then 'no withdrawal debit for this withdrawal'
+                           else format('debit of %s for amount %s + fee %s', m.amount, w.amount, w.fee) end
+               from withdrawals w
+               left join mutations m on m.withdrawal_id = w.id and m.action = 'withdrawal'
+               where m.id is null or m.amount <> w.amount + w.fee or m.user_id <> w.user_id
+               union all
+               select 'restore_mismatch', coalesce(w.user_id, r.user_id), r.id, coalesce(w.id, r.withdrawal_id),
+                      case when r.id is null then 'cancelled withdrawal without a restore'
+                           when w.state <> 'cancelled' then format('restore on a %s withdrawal', w.state)
+                           else format('restore of %s for amount %s + fee %s', r.amount, w.amount, w.fee) end
+               from withdrawals w full join restores r on r.withdrawal_id = w.id
+               where (w.state = 'cancelled' and (r.id is null or r.amount <> w.amount + w.fee))
+                  or (w.state <> 'cancelled' and r.id is not null)
+           )
+           select rule_name as "check!", user_id as "user_id!", mutation_id, withdrawal_id,
+                  detail as "detail!"
+           from found
+           order by user_id, mutation_id nulls last, rule_name
+           limit $1"#,
+        limit
+    )
+    .fetch_all(conn)
+    .await
+}

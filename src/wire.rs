@@ -1,0 +1,210 @@
+//! JSON shapes on the wire. serde writes fields in declaration order, so
+//! each struct lists its keys exactly in the order the contract fixes.
+
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use crate::{
+    domain::WireTime,
+    service::{CreatedUser, LedgerReport},
+    store::{
+        bank_accounts::BankAccountRow, mutations::MutationRow, users::UserRow,
+        verify::ViolationRow, withdrawals::WithdrawalRow,
+    },
+};
+
+/// MUTATION: `id, type, action, amount, initial_balance, final_balance,
+/// transaction_id, created_at, updated_at`.
+#[derive(Debug, Serialize)]
+pub struct MutationJson<'a> {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub action: &'a str,
+    pub amount: i64,
+    pub initial_balance: i64,
+    pub final_balance: i64,
+    pub transaction_id: Option<i64>,
+    pub created_at: WireTime,
+    pub updated_at: WireTime,
+}
+
+impl<'a> MutationJson<'a> {
+    pub fn new(row: &'a MutationRow, tz: Tz) -> Self {
+        Self {
+            id: row.id,
+            kind: &row.kind,
+            action: &row.action,
+            amount: row.amount,
+            initial_balance: row.initial_balance,
+            final_balance: row.final_balance,
+            transaction_id: row.transaction_id,
+            created_at: WireTime::new(row.created_at, tz),
+            updated_at: WireTime::new(row.updated_at, tz),
+        }
+    }
+}
+
+/// WITHDRAWAL, in the seed's (alphabetical) key order.
+#[derive(Debug, Serialize)]
+pub struct WithdrawalJson<'a> {
+    pub amount: i64,
+    pub bank_account_id: i64,
+    pub cancelled_at: Option<WireTime>,
+    pub created_at: WireTime,
+    pub deposit_id: i64,
+    pub id: i64,
+    pub processed_at: Option<WireTime>,
+    pub state: &'a str,
+    pub updated_at: WireTime,
+}
+
+impl<'a> WithdrawalJson<'a> {
+    pub fn new(row: &'a WithdrawalRow, tz: Tz) -> Self {
+        Self {
+            amount: row.amount,
+            bank_account_id: row.bank_account_id,
+            cancelled_at: WireTime::opt(row.cancelled_at, tz),
+            created_at: WireTime::new(row.created_at, tz),
+            deposit_id: row.deposit_id,
+            id: row.id,
+            processed_at: WireTime::opt(row.processed_at, tz),
+            state: &row.state,
+            updated_at: WireTime::new(row.updated_at, tz),
+        }
+    }
+}
+
+/// WITHDRAWAL plus its owner, for the operator surface.
+#[derive(Debug, Serialize)]
+pub struct OperatorWithdrawalJson<'a> {
+    #[serde(flatten)]
+    pub withdrawal: WithdrawalJson<'a>,
+    pub user_id: i64,
+}
+
+impl<'a> OperatorWithdrawalJson<'a> {
+    pub fn new(row: &'a WithdrawalRow, tz: Tz) -> Self {
+        Self {
+            withdrawal: WithdrawalJson::new(row, tz),
+            user_id: row.user_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct WithdrawalListJson<'a> {
+    pub withdrawals: Vec<OperatorWithdrawalJson<'a>>,
+}
+
+impl<'a> WithdrawalListJson<'a> {
+    pub fn new(rows: &'a [WithdrawalRow], tz: Tz) -> Self {
+        Self {
+            withdrawals: rows
+                .iter()
+                .map(|w| OperatorWithdrawalJson::new(w, tz))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedUserJson<'a> {
+    pub id: i64,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub deposit_id: i64,
+    pub token: &'a str,
+}
+
+impl<'a> From<&'a CreatedUser> for CreatedUserJson<'a> {
+    fn from(u: &'a CreatedUser) -> Self {
+        Self {
+            id: u.id,
+            username: &u.username,
+            email: &u.email,
+            deposit_id: u.deposit_id,
+            token: &u.token,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserJson<'a> {
+    pub id: i64,
+    pub username: &'a str,
+    pub email: &'a str,
+    pub deposit_id: i64,
+    pub balance: i64,
+}
+
+impl<'a> From<&'a UserRow> for UserJson<'a> {
+    fn from(u: &'a UserRow) -> Self {
+        Self {
+            id: u.id,
+            username: &u.username,
+            email: &u.email,
+            deposit_id: u.deposit_id,
+            balance: u.balance,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BankAccountJson<'a> {
+    pub id: i64,
+    pub user_id: i64,
+    pub bank_name: &'a str,
+    pub account_number: &'a str,
+    pub account_name: &'a str,
+}
+
+impl<'a> From<&'a BankAccountRow> for BankAccountJson<'a> {
+    fn from(a: &'a BankAccountRow) -> Self {
+        Self {
+            id: a.id,
+            user_id: a.user_id,
+            bank_name: &a.bank_name,
+            account_number: &a.account_number,
+            account_name: &a.account_name,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LedgerReportJson<'a> {
+    pub ok: bool,
+    pub users_checked: i64,
+    pub violations: Vec<ViolationJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ViolationJson<'a> {
+    pub check: &'a str,
+    pub user_id: i64,
+    pub mutation_id: Option<i64>,
+    pub withdrawal_id: Option<i64>,
+    pub detail: &'a str,
+}
+
+impl<'a> From<&'a ViolationRow> for ViolationJson<'a> {
+    fn from(v: &'a ViolationRow) -> Self {
+        Self {
+            check: &v.check,
+            user_id: v.user_id,
+            mutation_id: v.mutation_id,
+            withdrawal_id: v.withdrawal_id,
+            detail: &v.detail,
+        }
+    }
+}
+
+impl<'a> From<&'a LedgerReport> for LedgerReportJson<'a> {
+    fn from(r: &'a LedgerReport) -> Self {
+        Self {
+            ok: r.ok(),
+            users_checked: r.users_checked,
+            violations: r.violations.iter().map(ViolationJson::from).collect(),
+        }
+    }
+}
