@@ -1,21 +1,17 @@
 //! Liveness and readiness probes.
 
-use axum::{extract::State, http::StatusCode, Json};
+use axum::{extract::State, response::IntoResponse, Json};
 use serde_json::{json, Value};
 
-use super::AppState;
+use super::{AppState, PublicError};
 
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "OK"}))
 }
 
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if state.dompet.ready().await {
-        (StatusCode::OK, Json(json!({"status": "OK"})))
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "ERROR", "message": "Database tidak tersedia."})),
-        )
+pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, PublicError> {
+    match state.dompet.ready().await {
+        true => Ok(healthz().await),
+        false => Err(PublicError::Unavailable),
     }
 }

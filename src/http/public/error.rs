@@ -18,6 +18,7 @@ pub enum PublicError {
     Timeout,
     PayloadTooLarge,
     IdempotencyMismatch,
+    Unavailable,
     Internal,
 }
 
@@ -45,6 +46,7 @@ impl PublicError {
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,6 +60,7 @@ impl PublicError {
             Self::Timeout => "Waktu permintaan habis.",
             Self::PayloadTooLarge => "Permintaan terlalu besar.",
             Self::IdempotencyMismatch => "Idempotency-Key sudah dipakai untuk permintaan lain.",
+            Self::Unavailable => "Database tidak tersedia.",
             Self::Internal => "Terjadi kesalahan pada server.",
         }
     }

@@ -1,0 +1,401 @@
+//! The skeleton: probes, error envelopes, migrations, constraints, and the
+//! embedded PostgreSQL's life cycle.
+
+use std::{
+    io::Read,
+    net::TcpListener,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use dompet::{
+    pgcluster::{Cluster, Lifetime},
+    MIGRATOR,
+};
+use reqwest::Method;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::helpers::{spawn_app, TestDb};
+
+const NOT_FOUND: &str = r#"{"status":"ERROR","message":"Tidak ditemukan."}"#;
+const NOT_ALLOWED: &str = r#"{"status":"ERROR","message":"Metode tidak diizinkan."}"#;
+
+#[tokio::test]
+async fn healthz_and_readyz_answer_ok() {
+    let app = spawn_app().await;
+    app.send(app.request(Method::GET, "/healthz"))
+        .await
+        .assert(200, r#"{"status":"OK"}"#);
+    app.send(app.request(Method::GET, "/readyz"))
+        .await
+        .assert(200, r#"{"status":"OK"}"#);
+}
+
+#[tokio::test]
+async fn readyz_says_so_when_the_database_is_unreachable() {
+    let app = spawn_app().await;
+    let dead = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy("postgres://nobody:nothing@127.0.0.1:1/none")
+        .expect("lazy pool");
+    let mut config = dompet::config::Config::from_lookup(|_| None).unwrap();
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    let broken = dompet::startup::Application::build(&config, dead)
+        .await
+        .unwrap();
+    let addr = broken.local_addr().unwrap();
+    tokio::spawn(broken.run_until(std::future::pending()));
+
+    let answer = app
+        .send(app.client.get(format!("http://{addr}/readyz")))
+        .await;
+
+    answer.assert(
+        503,
+        r#"{"status":"ERROR","message":"Database tidak tersedia."}"#,
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_are_a_json_404_whatever_the_credentials() {
+    let app = spawn_app().await;
+    for request in [
+        app.request(Method::GET, "/nope"),
+        app.request(Method::GET, "/v1/dompet/history/mutations"),
+        app.request(Method::POST, "/v3/dompet/withdraw.json")
+            .basic_auth("1", Some("x")),
+        app.request(Method::GET, "/internal/v1/nope")
+            .bearer_auth("wrong"),
+    ] {
+        let answer = app.send(request).await;
+        answer.assert(404, NOT_FOUND);
+        assert_eq!(answer.headers["content-type"], "application/json");
+    }
+}
+
+#[tokio::test]
+async fn wrong_methods_are_a_json_405_whatever_the_credentials() {
+    let app = spawn_app().await;
+    for (method, path) in [
+        (Method::DELETE, "/healthz"),
+        (Method::POST, "/v1/dompet/history/mutations.json"),
+        (Method::GET, "/v2/dompet/withdraw.json"),
+        (Method::PUT, "/v2/dompet/history/withdrawals.json"),
+    ] {
+        let answer = app
+            .send(app.request(method, path).basic_auth("1", Some("x")))
+            .await;
+        answer.assert(405, NOT_ALLOWED);
+        assert!(answer.headers.contains_key("allow"));
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_16_kib_is_a_json_413_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (user, account) = app.funded_user(50_000).await;
+    let before = app.ledger_fingerprint().await;
+    let padding = "x".repeat(17 * 1024);
+    let form = format!(
+        "deposit_withdrawal[amount]=1000&deposit_withdrawal[bank_account_id]={account}&deposit_withdrawal[password]={}&pad={padding}",
+        user.password
+    );
+
+    let answer = app.withdraw_form(&user, &form).await;
+
+    answer.assert(
+        413,
+        r#"{"status":"ERROR","message":"Permintaan terlalu besar."}"#,
+    );
+    assert_eq!(app.ledger_fingerprint().await, before);
+}
+
+#[tokio::test]
+async fn an_unexpected_database_failure_is_the_generic_500_envelope() {
+    let app = spawn_app().await;
+    let user = app.create_user().await;
+    sqlx::query("alter table mutations rename column amount to amount_gone")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let answer = app.mutations(&user, "").await;
+
+    answer.assert(
+        500,
+        r#"{"status":"ERROR","message":"Terjadi kesalahan pada server."}"#,
+    );
+}
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
+    let db = TestDb::create().await;
+    let pool = db.pool(2).await;
+
+    MIGRATOR.run(&pool).await.expect("first run");
+    MIGRATOR
+        .run(&pool)
+        .await
+        .expect("second run changes nothing");
+
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select table_name::text from information_schema.tables
+         where table_schema = 'public' and table_name not like '\\_sqlx%' order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        tables,
+        [
+            "bank_accounts",
+            "deposits",
+            "mutations",
+            "password_attempts",
+            "users",
+            "withdraw_idempotency",
+            "withdrawals"
+        ]
+    );
+    let applied: i64 = sqlx::query_scalar("select count(*) from _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, MIGRATOR.iter().count() as i64);
+}
+
+/// Runs `sql` and returns the name of the constraint it violated.
+async fn violated(pool: &sqlx::PgPool, sql: &str) -> String {
+    let err = sqlx::query(sql).execute(pool).await.expect_err(sql);
+    err.as_database_error()
+        .and_then(|e| e.constraint())
+        .unwrap_or_else(|| panic!("no constraint named in {err}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_schema_rejects_hand_written_bad_rows() {
+    let app = spawn_app().await;
+    let (user, account) = app.funded_user(10_000).await;
+    let (id, deposit) = (user.id, user.deposit_id);
+    let pool = &app.pool;
+
+    assert_eq!(
+        violated(
+            pool,
+            &format!("update deposits set balance = -1 where id = {deposit}")
+        )
+        .await,
+        "deposits_balance_nonnegative"
+    );
+    assert_eq!(
+        violated(pool, &format!(
+            "insert into mutations (user_id, deposit_id, type, action, amount, initial_balance, final_balance, idempotency_key)
+             values ({id}, {deposit}, 'Deposit::Credit', 'topup', 100, 10000, 10200, 'k1')"
+        )).await,
+        "mutations_final_balance_arithmetic"
+    );
+    assert_eq!(
+        violated(pool, &format!(
+            "insert into mutations (user_id, deposit_id, type, action, amount, initial_balance, final_balance, idempotency_key)
+             values ({id}, {deposit}, 'Deposit::Debit', 'payment', 20000, 10000, -10000, 'k2')"
+        )).await,
+        "mutations_final_balance_nonnegative"
+    );
+    assert_eq!(
+        violated(pool, &format!(
+            "insert into mutations (user_id, deposit_id, type, action, amount, initial_balance, final_balance, idempotency_key)
+             values ({id}, {deposit}, 'Deposit::Credit', 'topup', 0, 10000, 10000, 'k3')"
+        )).await,
+        "mutations_amount_positive"
+    );
+    let withdrawal = format!(
+        "insert into withdrawals (user_id, deposit_id, bank_account_id, amount, local_day)
+         values ({id}, {deposit}, {account}, 1000, date '2026-01-02')"
+    );
+    sqlx::query(&withdrawal)
+        .execute(pool)
+        .await
+        .expect("first withdrawal of the day");
+    assert_eq!(violated(pool, &withdrawal).await, "withdrawals_one_per_day");
+    let other = app.create_user().await;
+    assert_eq!(
+        violated(
+            pool,
+            &format!(
+                "insert into withdrawals (user_id, deposit_id, bank_account_id, amount, local_day)
+             values ({}, {}, {account}, 1000, date '2026-01-03')",
+                other.id, other.deposit_id
+            )
+        )
+        .await,
+        "withdrawals_bank_account_fkey"
+    );
+}
+
+#[tokio::test]
+async fn the_schema_lets_a_cancelled_withdrawal_free_its_day() {
+    let app = spawn_app().await;
+    let (user, account) = app.funded_user(10_000).await;
+    let insert = format!(
+        "insert into withdrawals (user_id, deposit_id, bank_account_id, amount, local_day, state, cancelled_at)
+         values ({}, {}, {account}, 1000, date '2026-01-02', 'cancelled', now())",
+        user.id, user.deposit_id
+    );
+    sqlx::query(&insert).execute(&app.pool).await.unwrap();
+    sqlx::query(&insert.replace("'cancelled', now()", "'pending', null"))
+        .execute(&app.pool)
+        .await
+        .expect("a cancelled withdrawal does not hold the day");
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| !s.contains(") Z "))
+            .unwrap_or(false)
+}
+
+/// Processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) {
+                found.push(cmdline);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn the_embedded_cluster_starts_stops_cleanly_and_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cluster");
+    let root2 = root.clone();
+    let (pid, url) = tokio::task::spawn_blocking(move || {
+        let cluster = Cluster::start(&root2, Lifetime::Persistent).expect("start");
+        (
+            cluster.server_pid().expect("started here"),
+            cluster.url("postgres"),
+        )
+    })
+    .await
+    .unwrap();
+    // Dropping the cluster at the end of the closure stopped it.
+    assert!(!pid_alive(pid), "postgres {pid} outlived its Cluster");
+    assert!(processes_mentioning(&root.display().to_string()).is_empty());
+    assert!(sqlx::PgPool::connect(&url).await.is_err());
+
+    let root2 = root.clone();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&root2, Lifetime::Persistent))
+        .await
+        .unwrap()
+        .expect("restart on the same data");
+    let pool = sqlx::PgPool::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    sqlx::query("create table kept (v int)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let pid = cluster.server_pid().unwrap();
+    drop(cluster);
+    assert!(!pid_alive(pid));
+
+    let root2 = root.clone();
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(&root2, Lifetime::Persistent))
+        .await
+        .unwrap()
+        .unwrap();
+    let pool = sqlx::PgPool::connect(&cluster.url("postgres"))
+        .await
+        .unwrap();
+    let kept: i64 = sqlx::query_scalar("select count(*) from kept")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "the table made before the restart is still there");
+    pool.close().await;
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_seed_on_its_embedded_default_and_sigint_leaves_no_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join(".dompet");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dompet"))
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("DOMPET_DATA_DIR", &data_dir)
+        .env("DOMPET_ADDR", &addr)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run dompet");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "dompet did not come up");
+        assert!(child.try_wait().unwrap().is_none(), "dompet exited early");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let seed = client
+        .get(format!(
+            "http://{addr}/v1/dompet/history/mutations.json?page=1&per_page=1"
+        ))
+        .basic_auth("204254", Some("Sy7PRGGr4foUk22uzjMu"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        seed,
+        r#"{"status":"OK","history":[{"id":346,"type":"Deposit::Credit","action":"remit","amount":30000,"initial_balance":0,"final_balance":30000,"transaction_id":51938,"created_at":"2013-11-25T15:32:47+07:00","updated_at":"2013-11-25T15:32:47+07:00"}],"message":null}"#
+    );
+    let pidfile = std::fs::read_to_string(data_dir.join("data/postmaster.pid")).unwrap();
+    let postgres_pid: u32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
+    assert!(pid_alive(postgres_pid));
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut log = String::new();
+    status.stderr.as_slice().read_to_string(&mut log).unwrap();
+    assert!(
+        status.status.success(),
+        "dompet exited with {:?}: {log}",
+        status.status
+    );
+    assert!(!pid_alive(postgres_pid), "postgres survived dompet: {log}");
+    assert!(processes_mentioning(&data_dir.display().to_string()).is_empty());
+}

@@ -1,0 +1,403 @@
+//! The test harness: a fresh database per test on a shared server, the app
+//! on 127.0.0.1:0, and helpers that speak to it over HTTP.
+
+#![allow(dead_code)]
+
+use std::{
+    net::SocketAddr,
+    str::FromStr,
+    sync::{Once, OnceLock},
+};
+
+use dompet::{
+    config::{Config, Secret},
+    domain::{Action, Amount},
+    pgcluster::{Cluster, Lifetime},
+    service::{Dompet, NewBankAccount, NewUser, Posting},
+    startup::Application,
+    MIGRATOR,
+};
+use rand::{distributions::Alphanumeric, Rng};
+use reqwest::{header::HeaderMap, Method, StatusCode};
+use serde_json::Value;
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    ConnectOptions, Connection, PgConnection, PgPool,
+};
+use tokio::sync::oneshot;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const PASSWORD: &str = "rahasia-123";
+
+/// The server every test's database lives on.
+struct TestServer {
+    options: PgConnectOptions,
+    /// Kept alive for the whole run; its watchdog removes it when the test
+    /// binary exits.
+    _cluster: Option<Cluster>,
+}
+
+fn test_server() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => TestServer {
+            options: PgConnectOptions::from_str(&url).expect("DATABASE_URL must be a postgres URL"),
+            _cluster: None,
+        },
+        _ => {
+            let root = std::env::temp_dir().join(format!(
+                "dompet-test-{}-{}",
+                std::process::id(),
+                random(8)
+            ));
+            let cluster = Cluster::start(&root, Lifetime::Throwaway)
+                .unwrap_or_else(|e| panic!("cannot start the throwaway PostgreSQL: {e}"));
+            TestServer {
+                options: PgConnectOptions::from_str(&cluster.url("postgres")).expect("cluster url"),
+                _cluster: Some(cluster),
+            }
+        }
+    })
+}
+
+fn init_test_tracing() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            dompet::telemetry::init_tracing(
+                dompet::config::LogFormat::Human,
+                "dompet=debug,tower_http=debug",
+                std::io::stdout,
+            );
+        }
+    });
+}
+
+pub fn random(n: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+/// A fresh, migrated database on the test server.
+pub struct TestDb {
+    pub name: String,
+    pub options: PgConnectOptions,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        let server = test_server();
+        let name = format!("test_{}", random(16));
+        let mut admin = server
+            .options
+            .connect()
+            .await
+            .expect("connect to the test server");
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create the test database");
+        admin.close().await.ok();
+        Self {
+            options: server.options.clone().database(&name),
+            name,
+        }
+    }
+
+    pub async fn pool(&self, max_connections: u32) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect_with(self.options.clone())
+            .await
+            .expect("connect to the test database")
+    }
+
+    pub async fn connect(&self) -> PgConnection {
+        self.options
+            .connect()
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// Drops the database from a thread of its own (Drop cannot await).
+    fn drop_blocking(&self) {
+        let server_options = test_server().options.clone();
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = server_options.connect().await {
+                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: TestDb,
+    /// The test's own pool, for arranging data and inspecting the ledger.
+    pub pool: PgPool,
+    /// The service over the same database, for arranging data quickly.
+    pub dompet: Dompet,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i64,
+    pub token: String,
+    pub password: String,
+    pub deposit_id: i64,
+}
+
+/// An HTTP answer, with the raw body for exact comparisons.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+
+    #[track_caller]
+    pub fn assert(&self, status: u16, body: &str) {
+        assert_eq!((self.status.as_u16(), self.body.as_str()), (status, body));
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    init_test_tracing();
+    let db = TestDb::create().await;
+    let pool = db.pool(30).await;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate the test database");
+    let mut config = Config::from_lookup(|_| None).expect("default config");
+    config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.admin_token = Some(Secret::new(ADMIN_TOKEN));
+    customize(&mut config);
+    let app = Application::build(&config, pool.clone())
+        .await
+        .expect("build the app");
+    let addr = app.local_addr().expect("bound address");
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let _ = app
+            .run_until(async {
+                let _ = stop.await;
+            })
+            .await;
+    });
+    TestApp {
+        addr,
+        dompet: Dompet::new(pool.clone(), config.timezone, config.withdrawal_fee),
+        pool,
+        db,
+        client: reqwest::Client::new(),
+        shutdown: Some(shutdown),
+        server: Some(server),
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        // A failed test keeps its database for a look (its name is in the log).
+        if std::thread::panicking() {
+            eprintln!("kept test database {}", self.db.name);
+        } else {
+            self.db.drop_blocking();
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Any request, answered with its raw body.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request failed");
+        Answer {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("body"),
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get_as(&self, user: &TestUser, path: &str) -> Answer {
+        self.send(
+            self.request(Method::GET, path)
+                .basic_auth(user.id, Some(&user.token)),
+        )
+        .await
+    }
+
+    pub async fn mutations(&self, user: &TestUser, query: &str) -> Answer {
+        self.get_as(user, &format!("/v1/dompet/history/mutations.json{query}"))
+            .await
+    }
+
+    pub async fn withdrawals(&self, user: &TestUser, query: &str) -> Answer {
+        self.get_as(user, &format!("/v2/dompet/history/withdrawals.json{query}"))
+            .await
+    }
+
+    /// POSTs a form body, as the seed's curl does.
+    pub async fn withdraw_form(&self, user: &TestUser, form: &str) -> Answer {
+        self.send(
+            self.request(Method::POST, "/v2/dompet/withdraw.json")
+                .basic_auth(user.id, Some(&user.token))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.to_owned()),
+        )
+        .await
+    }
+
+    /// A well-formed withdrawal of `amount` to `bank_account_id`.
+    pub async fn withdraw(
+        &self,
+        user: &TestUser,
+        amount: i64,
+        bank_account_id: i64,
+        password: &str,
+    ) -> Answer {
+        self.withdraw_form(
+            user,
+            &format!(
+                "deposit_withdrawal[amount]={amount}&deposit_withdrawal[bank_account_id]={bank_account_id}&deposit_withdrawal[password]={password}"
+            ),
+        )
+        .await
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut request = self
+            .request(method, &format!("/internal/v1{path}"))
+            .bearer_auth(ADMIN_TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.send(request).await
+    }
+
+    /// A user with a known token and password, through the service.
+    pub async fn create_user(&self) -> TestUser {
+        let suffix = random(10);
+        let created = self
+            .dompet
+            .create_user(NewUser {
+                username: format!("user_{suffix}"),
+                email: format!("{suffix}@example.com"),
+                password: PASSWORD.to_owned(),
+                id: None,
+                token: None,
+            })
+            .await
+            .expect("create user");
+        TestUser {
+            id: created.id,
+            token: created.token,
+            password: PASSWORD.to_owned(),
+            deposit_id: created.deposit_id,
+        }
+    }
+
+    pub async fn add_bank_account(&self, user: &TestUser) -> i64 {
+        self.dompet
+            .add_bank_account(
+                user.id,
+                NewBankAccount {
+                    bank_name: "BCA".into(),
+                    account_number: "1234567890".into(),
+                    account_name: "Test".into(),
+                    id: None,
+                },
+            )
+            .await
+            .expect("add bank account")
+            .id
+    }
+
+    /// Credits `amount` with a `topup`.
+    pub async fn credit(&self, user: &TestUser, amount: i64) {
+        self.dompet
+            .post_mutation(Posting {
+                user_id: user.id,
+                action: Action::Topup,
+                amount: Amount::new(amount).expect("positive amount"),
+                transaction_id: None,
+                idempotency_key: format!("test-credit-{}", random(16)),
+            })
+            .await
+            .expect("credit");
+    }
+
+    /// A user with a bank account and `balance` in the wallet.
+    pub async fn funded_user(&self, balance: i64) -> (TestUser, i64) {
+        let user = self.create_user().await;
+        let account = self.add_bank_account(&user).await;
+        if balance > 0 {
+            self.credit(&user, balance).await;
+        }
+        (user, account)
+    }
+
+    pub async fn balance(&self, user: &TestUser) -> i64 {
+        self.dompet.user(user.id).await.expect("user").balance
+    }
+
+    /// Row counts and balances: what "nothing changed" is checked against.
+    pub async fn ledger_fingerprint(&self) -> (i64, i64, i64, i64) {
+        sqlx::query_as(
+            "select (select count(*) from mutations), (select count(*) from withdrawals),
+                    (select coalesce(sum(balance), 0)::bigint from deposits),
+                    (select count(*) from withdraw_idempotency)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .expect("ledger fingerprint")
+    }
+
+    /// Runs the operator's audit and fails the test on any violation.
+    pub async fn assert_ledger_ok(&self) {
+        let report = self.dompet.verify_ledger().await.expect("verify");
+        assert!(report.ok(), "ledger violations: {:#?}", report.violations);
+    }
+}
