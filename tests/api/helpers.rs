@@ -32,6 +32,8 @@ pub const PASSWORD: &str = "rahasia-123";
 /// The server every test's database lives on.
 struct TestServer {
     options: PgConnectOptions,
+    /// The same server as a URL, for child processes (the CLI tests).
+    url: String,
     /// Kept alive for the whole run; its watchdog removes it when the test
     /// binary exits.
     _cluster: Option<Cluster>,
@@ -42,6 +44,7 @@ fn test_server() -> &'static TestServer {
     SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
         Ok(url) if !url.trim().is_empty() => TestServer {
             options: PgConnectOptions::from_str(&url).expect("DATABASE_URL must be a postgres URL"),
+            url,
             _cluster: None,
         },
         _ => {
@@ -54,6 +57,7 @@ fn test_server() -> &'static TestServer {
                 .unwrap_or_else(|e| panic!("cannot start the throwaway PostgreSQL: {e}"));
             TestServer {
                 options: PgConnectOptions::from_str(&cluster.url("postgres")).expect("cluster url"),
+                url: cluster.url("postgres"),
                 _cluster: Some(cluster),
             }
         }
@@ -114,6 +118,19 @@ impl TestDb {
             .connect_with(self.options.clone())
             .await
             .expect("connect to the test database")
+    }
+
+    /// A `postgres://` URL of this database, e.g. for `DATABASE_URL` of a
+    /// `dompet` child process.
+    pub fn url(&self) -> String {
+        let base = &test_server().url;
+        let (without_query, query) = base.split_once('?').map_or((base.as_str(), ""), |(b, q)| (b, q));
+        let server = without_query
+            .strip_prefix("postgres://")
+            .or_else(|| without_query.strip_prefix("postgresql://"))
+            .map_or(without_query, |rest| rest.split_once('/').map_or(rest, |(s, _)| s));
+        let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+        format!("postgres://{server}/{}{query}", self.name)
     }
 
     pub async fn connect(&self) -> PgConnection {

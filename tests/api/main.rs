@@ -3,4 +3,10 @@
 
 mod helpers;
 
+mod cli;
 mod foundation;
+mod ledger;
+mod operator;
+mod public_history;
+mod withdraw;
+mod withdraw_races;
