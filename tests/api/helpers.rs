@@ -124,12 +124,20 @@ impl TestDb {
     /// `dompet` child process.
     pub fn url(&self) -> String {
         let base = &test_server().url;
-        let (without_query, query) = base.split_once('?').map_or((base.as_str(), ""), |(b, q)| (b, q));
+        let (without_query, query) = base
+            .split_once('?')
+            .map_or((base.as_str(), ""), |(b, q)| (b, q));
         let server = without_query
             .strip_prefix("postgres://")
             .or_else(|| without_query.strip_prefix("postgresql://"))
-            .map_or(without_query, |rest| rest.split_once('/').map_or(rest, |(s, _)| s));
-        let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+            .map_or(without_query, |rest| {
+                rest.split_once('/').map_or(rest, |(s, _)| s)
+            });
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        };
         format!("postgres://{server}/{}{query}", self.name)
     }
 
