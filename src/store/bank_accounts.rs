@@ -37,13 +37,7 @@ pub async fn insert(
     .fetch_one(&mut *conn)
     .await?;
     if account.id.is_some() {
-        sqlx::query_scalar!(
-            r#"select setval(pg_get_serial_sequence('bank_accounts', 'id'),
-                             greatest((select max(id) from bank_accounts),
-                                      (select last_value from bank_accounts_id_seq)))"#
-        )
-        .fetch_one(conn)
-        .await?;
+        super::bump_identity_past(conn, "bank_accounts", row.id).await?;
     }
     Ok(row)
 }

@@ -11,6 +11,24 @@ pub mod verify;
 pub mod wallets;
 pub mod withdrawals;
 
+/// After a row was inserted with an explicit id (an import), moves `table`'s
+/// identity sequence past it so the id is never handed out again.
+pub async fn bump_identity_past(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select setval(seq, greatest($2, coalesce(pg_sequence_last_value(seq), 0)))
+           from (select pg_get_serial_sequence($1, 'id')::regclass as seq) s"#,
+        table,
+        id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(())
+}
+
 /// The name of the constraint a database error violated, if any.
 pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
     err.as_database_error().and_then(|e| e.constraint())

@@ -29,14 +29,7 @@ pub async fn insert_remit(
     )
     .execute(&mut *conn)
     .await?;
-    sqlx::query_scalar!(
-        r#"select setval(pg_get_serial_sequence('mutations', 'id'),
-                         greatest((select max(id) from mutations),
-                                  (select last_value from mutations_id_seq)))"#
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(())
+    super::bump_identity_past(conn, "mutations", 346).await
 }
 
 /// Makes the first withdrawal id 4, the seed's `withdrawal_id`, on a ledger

@@ -34,21 +34,9 @@ pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<i64, s
     .fetch_one(&mut *conn)
     .await?;
     if user.id.is_some() {
-        bump_sequence_past_imports(conn).await?;
+        super::bump_identity_past(conn, "users", id).await?;
     }
     Ok(id)
-}
-
-/// An imported id must not be handed out again by the identity sequence.
-async fn bump_sequence_past_imports(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select setval(pg_get_serial_sequence('users', 'id'),
-                         greatest((select max(id) from users),
-                                  (select last_value from users_id_seq)))"#
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(())
 }
 
 pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<UserRow>, sqlx::Error> {

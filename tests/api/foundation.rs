@@ -375,6 +375,21 @@ async fn the_binary_serves_the_seed_on_its_embedded_default_and_sigint_leaves_no
         seed,
         r#"{"status":"OK","history":[{"id":346,"type":"Deposit::Credit","action":"remit","amount":30000,"initial_balance":0,"final_balance":30000,"transaction_id":51938,"created_at":"2013-11-25T15:32:47+07:00","updated_at":"2013-11-25T15:32:47+07:00"}],"message":null}"#
     );
+    let withdraw = client
+        .post(format!("http://{addr}/v2/dompet/withdraw.json"))
+        .basic_auth("204254", Some("Sy7PRGGr4foUk22uzjMu"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("deposit_withdrawal[amount]=25000&deposit_withdrawal[bank_account_id]=41812&deposit_withdrawal[password]=testing1234")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        withdraw,
+        r#"{"status":"OK","withdrawal_id":4,"message":"Pencairan akan diproses oleh tim Bukalapak. Dana akan ditransfer ke rekening Anda dalam waktu 1x24 jam."}"#
+    );
     let pidfile = std::fs::read_to_string(data_dir.join("data/postmaster.pid")).unwrap();
     let postgres_pid: u32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
     assert!(pid_alive(postgres_pid));
