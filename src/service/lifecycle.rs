@@ -35,6 +35,7 @@ impl Dompet {
         self.finish_withdrawal(id, WithdrawalState::Cancelled).await
     }
 
+    #[tracing::instrument(name = "service.finish_withdrawal", skip_all, fields(withdrawal_id = id, to = to.as_str()))]
     async fn finish_withdrawal(
         &self,
         id: i64,

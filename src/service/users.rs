@@ -87,6 +87,7 @@ fn user_conflict(err: ServiceError) -> ServiceError {
 }
 
 impl Dompet {
+    #[tracing::instrument(name = "service.create_user", skip_all)]
     pub async fn create_user(&self, new: NewUser) -> Result<CreatedUser, ServiceError> {
         new.validate()?;
         let token = new.token.clone().unwrap_or_else(generate_token);

@@ -23,6 +23,7 @@ impl LedgerReport {
 }
 
 impl Dompet {
+    #[tracing::instrument(name = "service.verify_ledger", skip_all)]
     pub async fn verify_ledger(&self) -> Result<LedgerReport, ServiceError> {
         let mut tx = self.pool.begin().await?;
         // One snapshot for both queries, so postings running meanwhile can

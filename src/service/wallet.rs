@@ -99,6 +99,7 @@ pub(crate) async fn apply_in_tx(
 impl Dompet {
     /// Posts a back-office credit (`remit`, `topup`, `refund`) or debit
     /// (`payment`) exactly once per idempotency key.
+    #[tracing::instrument(name = "service.post_mutation", skip_all, fields(user_id = posting.user_id))]
     pub async fn post_mutation(&self, posting: Posting) -> Result<Posted, ServiceError> {
         if !posting.action.is_postable() {
             return Err(ServiceError::Invalid(format!(

@@ -112,6 +112,7 @@ fn minutes(n: i64) -> PgInterval {
 }
 
 impl Dompet {
+    #[tracing::instrument(name = "service.request_withdrawal", skip_all, fields(user_id = user_id))]
     pub async fn request_withdrawal(
         &self,
         user_id: i64,
