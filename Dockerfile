@@ -9,6 +9,7 @@ COPY .cargo .cargo
 COPY .sqlx .sqlx
 COPY migrations migrations
 COPY src src
+COPY benches benches
 RUN cargo build --release --locked --bin dompet
 
 FROM debian:bookworm-slim AS runtime

@@ -121,11 +121,24 @@ create table withdraw_idempotency (
 );
 create index withdraw_idempotency_created_at on withdraw_idempotency (created_at);
 
--- Wrong-password counter per user, in the database so every server node
--- sees the same count.
-create table password_attempts (
-    user_id         bigint primary key references users (id),
-    failures        integer not null default 0 constraint password_attempts_failures_nonnegative check (failures >= 0),
-    window_started_at timestamptz not null default now(),
-    locked_until    timestamptz
+-- Failed withdraw password checks, kept while they can still count toward a
+-- lockout; in the database so every server node sees the same count.
+create table password_failures (
+    user_id   bigint      not null references users (id),
+    failed_at timestamptz not null default now()
 );
+create index password_failures_user_id_failed_at on password_failures (user_id, failed_at);
+
+create table password_lockouts (
+    user_id      bigint      primary key references users (id),
+    locked_until timestamptz not null
+);
+
+-- The ledger is append-only: history that was shown to a user never changes.
+create function mutations_append_only() returns trigger language plpgsql as $$
+begin
+    raise exception 'mutations are append-only (% refused)', tg_op;
+end
+$$;
+create trigger mutations_append_only before update or delete or truncate on mutations
+    for each statement execute function mutations_append_only();

@@ -9,10 +9,10 @@
 
 use std::{
     fs,
-    io::{Read, Seek, SeekFrom},
+    io::{Read, Seek, SeekFrom, Write},
     net::TcpListener,
     os::unix::{
-        fs::{chown, PermissionsExt},
+        fs::{chown, OpenOptionsExt},
         process::CommandExt,
     },
     path::{Path, PathBuf},
@@ -74,7 +74,6 @@ struct Owner {
     gid: nix::unistd::Gid,
 }
 
-#[derive(Debug)]
 pub struct Cluster {
     dir: PathBuf,
     pgdata: PathBuf,
@@ -253,7 +252,13 @@ impl Cluster {
         }
         let server = command.spawn().map_err(io("starting postgres"))?;
         self.server = Some(server);
-        self.watchdog = self.spawn_watchdog().ok();
+        self.watchdog = match self.spawn_watchdog() {
+            Ok(watchdog) => Some(watchdog),
+            Err(e) => {
+                tracing::warn!(error = %e, "no watchdog: PostgreSQL may outlive a killed dompet");
+                None
+            }
+        };
 
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
@@ -316,6 +321,16 @@ impl Cluster {
     }
 }
 
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("dir", &self.dir)
+            .field("port", &self.port)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
@@ -352,7 +367,7 @@ pub fn find_bin_dir() -> Option<PathBuf> {
 
 /// Creates `root` and returns the directory the cluster will live in: `root`
 /// itself, or — when dompet is root and `postgres` cannot reach `root` (a
-/// checkout under /root, say) — a directory under /var/tmp that `root/data`
+/// checkout under /root, say) — a directory under /var/lib/dompet that `root/data`
 /// links to, so the data still shows under `root`.
 fn prepare_dir(root: &Path, owner: Option<Owner>) -> Result<PathBuf, ClusterError> {
     fs::create_dir_all(root).map_err(io(format!("creating {}", root.display())))?;
@@ -369,10 +384,8 @@ fn prepare_dir(root: &Path, owner: Option<Owner>) -> Result<PathBuf, ClusterErro
         return Ok(root);
     }
     let digest = hex::encode(&sha2::Sha256::digest(root.as_os_str().as_encoded_bytes())[..8]);
-    let elsewhere = Path::new("/var/tmp").join(format!("dompet-{digest}"));
-    fs::create_dir_all(&elsewhere).map_err(io(format!("creating {}", elsewhere.display())))?;
-    fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o700))
-        .map_err(io("restricting the cluster directory"))?;
+    let elsewhere = Path::new(FALLBACK_PARENT).join(format!("dompet-{digest}"));
+    create_private_dir(&elsewhere)?;
     own(&elsewhere)?;
     let link = root.join("data");
     if fs::symlink_metadata(&link).is_err() {
@@ -387,6 +400,42 @@ fn prepare_dir(root: &Path, owner: Option<Owner>) -> Result<PathBuf, ClusterErro
         link.display()
     );
     Ok(elsewhere)
+}
+
+/// Where root keeps clusters that `postgres` could not reach in place: not a
+/// world-writable directory, so no other user can plant a link there first.
+const FALLBACK_PARENT: &str = "/var/lib/dompet";
+
+/// Creates `dir` (mode 0700) or accepts it if it is already a real directory
+/// — never a symbolic link, which could point chmod and chown elsewhere.
+fn create_private_dir(dir: &Path) -> Result<(), ClusterError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if let Some(parent) = dir.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(parent)
+            .map_err(io(format!("creating {}", parent.display())))?;
+    }
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta =
+                fs::symlink_metadata(dir).map_err(io(format!("inspecting {}", dir.display())))?;
+            if meta.file_type().is_dir() {
+                Ok(())
+            } else {
+                Err(ClusterError::Io {
+                    context: format!("{} exists and is not a directory", dir.display()),
+                    source: e,
+                })
+            }
+        }
+        Err(e) => Err(ClusterError::Io {
+            context: format!("creating {}", dir.display()),
+            source: e,
+        }),
+    }
 }
 
 fn reachable_by(dir: &Path, owner: Owner) -> bool {
@@ -415,9 +464,16 @@ fn read_or_create_password(path: &Path, owner: Option<Owner>) -> Result<String, 
         .take(32)
         .map(char::from)
         .collect();
-    fs::write(path, &password).map_err(io("writing the cluster password"))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
-        .map_err(io("restricting the cluster password"))?;
+    // Created 0600 from the start: never readable by others, even briefly.
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io("writing the cluster password"))?;
+    file.write_all(password.as_bytes())
+        .map_err(io("writing the cluster password"))?;
     if let Some(owner) = owner {
         chown(path, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))
             .map_err(io("giving the cluster password to postgres"))?;

@@ -20,7 +20,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("password hashing failed: {0}")]
     Hashing(String),
-    #[error("database error")]
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
 

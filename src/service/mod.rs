@@ -80,6 +80,13 @@ impl Dompet {
         &self.pool
     }
 
+    /// Today's calendar date in the service time zone: the once-per-day unit.
+    fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.timezone)
+            .date_naive()
+    }
+
     /// Whether the database answers.
     pub async fn ready(&self) -> bool {
         sqlx::query("select 1").execute(&self.pool).await.is_ok()

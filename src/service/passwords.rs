@@ -60,15 +60,22 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ServiceError> {
-        let _permit = self
+        // The permit travels into the blocking task: a request dropped
+        // mid-hash (a timeout, a disconnect) must not free its slot while
+        // the hash still runs.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|e| ServiceError::Hashing(e.to_string()))?;
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(work))
-            .in_current_span()
-            .await
-            .map_err(|e| ServiceError::Hashing(e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            span.in_scope(work)
+        })
+        .in_current_span()
+        .await
+        .map_err(|e| ServiceError::Hashing(e.to_string()))
     }
 }

@@ -20,7 +20,7 @@ use crate::{
     },
 };
 
-const LOCKOUT_FAILURES: i32 = 5;
+const LOCKOUT_FAILURES: i64 = 5;
 const LOCKOUT_MINUTES: i64 = 30;
 
 /// A withdrawal rule that can fail, in the order they are checked.
@@ -63,7 +63,7 @@ pub enum WithdrawOutcome {
 }
 
 /// The request's parameters as the client sent them (strings, unparsed).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct WithdrawRequest {
     pub amount: Option<String>,
     pub bank_account_id: Option<String>,
@@ -71,10 +71,22 @@ pub struct WithdrawRequest {
     pub idempotency_key: Option<String>,
 }
 
+impl std::fmt::Debug for WithdrawRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithdrawRequest")
+            .field("amount", &self.amount)
+            .field("bank_account_id", &self.bank_account_id)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .field("idempotency_key", &self.idempotency_key)
+            .finish()
+    }
+}
+
 impl WithdrawRequest {
-    /// What makes two requests "the same" for an Idempotency-Key. The
-    /// password is left out: it is never stored in any form but argon2.
-    fn fingerprint(&self) -> String {
+    /// What makes two requests "the same" for an Idempotency-Key: the amount,
+    /// the bank account and whether the password was right. The password
+    /// itself is never stored in any form but its argon2 hash.
+    fn fingerprint(&self, password_ok: bool) -> String {
         let mut hasher = Sha256::new();
         for field in [&self.amount, &self.bank_account_id] {
             match field {
@@ -86,13 +98,18 @@ impl WithdrawRequest {
                 None => hasher.update([0]),
             }
         }
+        hasher.update([u8::from(password_ok)]);
         hex::encode(hasher.finalize())
     }
 }
 
 enum Decision {
     Fresh(WithdrawOutcome),
+    /// The key already has an answer; replay it (or refuse a mismatch).
     Replay(StoredAnswer),
+    /// The key was claimed by a twin between our check and our save: roll
+    /// back everything this request wrote and replay the twin's answer.
+    Raced,
 }
 
 fn replay(stored: StoredAnswer, fingerprint: &str) -> Result<WithdrawOutcome, ServiceError> {
@@ -100,7 +117,7 @@ fn replay(stored: StoredAnswer, fingerprint: &str) -> Result<WithdrawOutcome, Se
         return Err(ServiceError::IdempotencyMismatch);
     }
     serde_json::from_str(&stored.outcome)
-        .map_err(|e| ServiceError::Invalid(format!("stored idempotent answer unreadable: {e}")))
+        .map_err(|e| ServiceError::Internal(format!("stored idempotent answer unreadable: {e}")))
 }
 
 fn minutes(n: i64) -> PgInterval {
@@ -118,14 +135,8 @@ impl Dompet {
         user_id: i64,
         request: WithdrawRequest,
     ) -> Result<WithdrawOutcome, ServiceError> {
-        let fingerprint = request.fingerprint();
-        let key = request.idempotency_key.as_deref();
         let mut conn = self.pool.acquire().await?;
-        if let Some(key) = key {
-            if let Some(stored) = idempotency::find(&mut conn, user_id, key).await? {
-                return replay(stored, &fingerprint);
-            }
-        }
+        // A locked-out user costs no argon2 run.
         if attempts::is_locked(&mut conn, user_id).await? {
             return Ok(WithdrawOutcome::LockedOut);
         }
@@ -138,20 +149,36 @@ impl Dompet {
             Some(password) if !password.is_empty() => self.passwords.verify(password, hash).await?,
             _ => false,
         };
+        let fingerprint = request.fingerprint(password_ok);
 
         let mut tx = self.pool.begin().await?;
-        match self
+        let decision = self
             .withdraw_in_tx(&mut tx, user_id, &request, &fingerprint, password_ok)
-            .await
-        {
+            .await;
+        match decision {
             Ok(Decision::Fresh(outcome)) => {
                 tx.commit().await?;
                 Ok(outcome)
             }
-            Ok(Decision::Replay(stored)) => replay(stored, &fingerprint),
-            // The schema's backstop for rule 3; the wallet lock should make
-            // it unreachable, but a violation is still the rule, not a 500.
+            Ok(Decision::Replay(stored)) => {
+                tx.commit().await?;
+                replay(stored, &fingerprint)
+            }
+            Ok(Decision::Raced) => {
+                tx.rollback().await?;
+                let mut conn = self.pool.acquire().await?;
+                let key = request.idempotency_key.as_deref().unwrap_or_default();
+                let stored = idempotency::find(&mut conn, user_id, key)
+                    .await?
+                    .ok_or_else(|| {
+                        ServiceError::Internal("idempotency key vanished after a race".into())
+                    })?;
+                replay(stored, &fingerprint)
+            }
+            // The schema's backstop for rule 3. The wallet lock makes it
+            // unreachable, so reaching it means a writer skipped the lock.
             Err(e) if e.constraint() == Some("withdrawals_one_per_day") => {
+                tracing::error!("withdrawals_one_per_day fired: a writer skipped the wallet lock");
                 Ok(WithdrawOutcome::Rejected {
                     rules: vec![Rule::OncePerDay],
                 })
@@ -171,27 +198,29 @@ impl Dompet {
         let mut wallet = wallets::lock(conn, user_id)
             .await?
             .ok_or(ServiceError::UserNotFound)?;
+        // Failures of twins that queued ahead of us may have locked the user.
+        if attempts::is_locked(conn, user_id).await? {
+            return Ok(Decision::Fresh(WithdrawOutcome::LockedOut));
+        }
+        // Every request that reaches the password rule counts, replays too:
+        // otherwise a replayed key would be an unmetered password oracle.
+        if password_ok {
+            attempts::reset(conn, user_id).await?;
+        } else {
+            attempts::record_failure(conn, user_id, LOCKOUT_FAILURES, minutes(LOCKOUT_MINUTES))
+                .await?;
+        }
         let key = request.idempotency_key.as_deref();
         if let Some(key) = key {
-            // A twin with the same key may have committed while we queued.
             if let Some(stored) = idempotency::find(conn, user_id, key).await? {
                 return Ok(Decision::Replay(stored));
             }
-        }
-        if attempts::is_locked(conn, user_id).await? {
-            return Ok(Decision::Fresh(WithdrawOutcome::LockedOut));
         }
         let amount = request.amount.as_deref().and_then(Amount::parse_digits);
         let bank_account_id = request.bank_account_id.as_deref().and_then(parse_id);
         let failed = self
             .failed_rules(conn, &wallet, amount, bank_account_id, password_ok)
             .await?;
-        if password_ok {
-            attempts::reset(conn, user_id).await?;
-        } else {
-            let window = minutes(LOCKOUT_MINUTES);
-            attempts::record_failure(conn, user_id, LOCKOUT_FAILURES, window, window).await?;
-        }
         let outcome = match (failed.is_empty(), amount, bank_account_id) {
             (true, Some(amount), Some(bank_account_id)) => WithdrawOutcome::Accepted {
                 withdrawal_id: self
@@ -202,8 +231,10 @@ impl Dompet {
         };
         if let Some(key) = key {
             let serialized = serde_json::to_string(&outcome)
-                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-            idempotency::save(conn, user_id, key, fingerprint, &serialized).await?;
+                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            if !idempotency::save(conn, user_id, key, fingerprint, &serialized).await? {
+                return Ok(Decision::Raced);
+            }
         }
         Ok(Decision::Fresh(outcome))
     }
@@ -228,7 +259,7 @@ impl Dompet {
         if !owns_account {
             failed.push(Rule::BankAccount);
         }
-        if withdrawals::exists_today(conn, wallet.user_id, self.timezone.name()).await? {
+        if withdrawals::exists_on(conn, wallet.user_id, self.today()).await? {
             failed.push(Rule::OncePerDay);
         }
         if !password_ok {
@@ -264,7 +295,7 @@ impl Dompet {
                 bank_account_id,
                 amount: amount.get(),
                 fee: self.withdrawal_fee,
-                timezone: self.timezone.name(),
+                local_day: self.today(),
             },
         )
         .await?;

@@ -1,11 +1,12 @@
-//! `password_attempts`: wrong withdraw passwords per user, for the lockout.
+//! `password_failures` and `password_lockouts`: wrong withdraw passwords per
+//! user, counted over a sliding window.
 
 use sqlx::{postgres::types::PgInterval, PgConnection};
 
 pub async fn is_locked(conn: &mut PgConnection, user_id: i64) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select exists(
-               select 1 from password_attempts where user_id = $1 and locked_until > now()
+               select 1 from password_lockouts where user_id = $1 and locked_until > now()
            ) as "locked!""#,
         user_id
     )
@@ -13,48 +14,49 @@ pub async fn is_locked(conn: &mut PgConnection, user_id: i64) -> Result<bool, sq
     .await
 }
 
-/// Counts one failure in the current window (a new window once the old one
-/// is older than `window`); the `limit`-th failure locks for `lock_for` and
-/// starts the count afresh.
+/// Counts one failure; when `limit` failures fall within `window`, locks the
+/// user for `window` and starts counting afresh.
 pub async fn record_failure(
     conn: &mut PgConnection,
     user_id: i64,
-    limit: i32,
+    limit: i64,
     window: PgInterval,
-    lock_for: PgInterval,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"insert into password_attempts as a (user_id, failures, window_started_at)
-           values ($1, 1, now())
-           on conflict (user_id) do update set
-               failures = case when a.window_started_at < now() - $2::interval then 1
-                               else a.failures + 1 end,
-               window_started_at = case when a.window_started_at < now() - $2::interval then now()
-                                        else a.window_started_at end"#,
+        "delete from password_failures where user_id = $1 and failed_at <= now() - $2::interval",
         user_id,
         window
     )
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
-        r#"update password_attempts
-           set locked_until = now() + $3::interval, failures = 0, window_started_at = now()
-           where user_id = $1 and failures >= $2"#,
+        "insert into password_failures (user_id) values ($1)",
+        user_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    let locked = sqlx::query!(
+        r#"insert into password_lockouts (user_id, locked_until)
+           select $1, now() + $3::interval
+           where (select count(*) from password_failures where user_id = $1) >= $2
+           on conflict (user_id) do update set locked_until = excluded.locked_until"#,
         user_id,
         limit,
-        lock_for
+        window
     )
-    .execute(conn)
-    .await?;
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if locked > 0 {
+        reset(conn, user_id).await?;
+    }
     Ok(())
 }
 
+/// A passed password check forgets earlier failures.
 pub async fn reset(conn: &mut PgConnection, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update password_attempts set failures = 0 where user_id = $1 and failures > 0",
-        user_id
-    )
-    .execute(conn)
-    .await?;
+    sqlx::query!("delete from password_failures where user_id = $1", user_id)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -21,7 +21,7 @@ pub async fn violations(
         r#"with chain as (
                select m.id, m.user_id, m.type, m.amount, m.initial_balance, m.final_balance,
                       coalesce(lag(m.final_balance) over w, 0) as expected_initial,
-                      row_number() over (partition by m.user_id order by m.id desc) as newest
+                      lead(m.id) over w is null as newest
                from mutations m
                window w as (partition by m.user_id order by m.id)
            ),
@@ -51,8 +51,12 @@ pub async fn violations(
                select 'wallet_balance_mismatch', d.user_id, c.id, null,
                       format('wallet %s holds %s but the last final_balance is %s',
                              d.id, d.balance, coalesce(c.final_balance, 0))
-               from deposits d left join chain c on c.user_id = d.user_id and c.newest = 1
+               from deposits d left join chain c on c.user_id = d.user_id and c.newest
                where d.balance <> coalesce(c.final_balance, 0) or d.balance < 0
+               union all
+               select 'wallet_missing', u.id, null, null, 'the user has no wallet'
+               from users u left join deposits d on d.user_id = u.id
+               where d.id is null
                union all
                select 'withdrawal_debit_mismatch', w.user_id, m.id, w.id,
                       case when m.id is null then 'no withdrawal debit for this withdrawal'
@@ -64,9 +68,11 @@ pub async fn violations(
                select 'restore_mismatch', coalesce(w.user_id, r.user_id), r.id, coalesce(w.id, r.withdrawal_id),
                       case when r.id is null then 'cancelled withdrawal without a restore'
                            when w.state <> 'cancelled' then format('restore on a %s withdrawal', w.state)
+                           when r.user_id <> w.user_id then format('restore credited to user %s', r.user_id)
                            else format('restore of %s for amount %s + fee %s', r.amount, w.amount, w.fee) end
                from withdrawals w full join restores r on r.withdrawal_id = w.id
-               where (w.state = 'cancelled' and (r.id is null or r.amount <> w.amount + w.fee))
+               where (w.state = 'cancelled'
+                      and (r.id is null or r.amount <> w.amount + w.fee or r.user_id <> w.user_id))
                   or (w.state <> 'cancelled' and r.id is not null)
            )
            select rule_name as "check!", user_id as "user_id!", mutation_id, withdrawal_id,

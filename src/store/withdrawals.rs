@@ -1,6 +1,6 @@
 //! `withdrawals`: requests to pay a wallet out to a bank account.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,31 +18,29 @@ pub struct WithdrawalRow {
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
-pub struct NewWithdrawal<'a> {
+pub struct NewWithdrawal {
     pub user_id: i64,
     pub deposit_id: i64,
     pub bank_account_id: i64,
     pub amount: i64,
     pub fee: i64,
-    /// IANA name of the service time zone; fixes the withdrawal's local day.
-    pub timezone: &'a str,
+    /// Today in the service time zone: the day this withdrawal uses up.
+    pub local_day: NaiveDate,
 }
 
-/// Whether the user already has a non-cancelled withdrawal on today's
-/// calendar day in `timezone`.
-pub async fn exists_today(
+/// Whether the user already has a non-cancelled withdrawal on `day`.
+pub async fn exists_on(
     conn: &mut PgConnection,
     user_id: i64,
-    timezone: &str,
+    day: NaiveDate,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
         r#"select exists(
                select 1 from withdrawals
-               where user_id = $1 and state <> 'cancelled'
-                 and local_day = (now() at time zone $2)::date
+               where user_id = $1 and state <> 'cancelled' and local_day = $2
            ) as "exists!""#,
         user_id,
-        timezone
+        day
     )
     .fetch_one(conn)
     .await
@@ -50,12 +48,12 @@ pub async fn exists_today(
 
 pub async fn insert(
     conn: &mut PgConnection,
-    w: NewWithdrawal<'_>,
+    w: NewWithdrawal,
 ) -> Result<WithdrawalRow, sqlx::Error> {
     sqlx::query_as!(
         WithdrawalRow,
         r#"insert into withdrawals (user_id, deposit_id, bank_account_id, amount, fee, local_day)
-           values ($1, $2, $3, $4, $5, (now() at time zone $6)::date)
+           values ($1, $2, $3, $4, $5, $6)
            returning id, user_id, deposit_id, bank_account_id, amount, fee, state,
                      created_at, updated_at, processed_at, cancelled_at"#,
         w.user_id,
@@ -63,7 +61,7 @@ pub async fn insert(
         w.bank_account_id,
         w.amount,
         w.fee,
-        w.timezone,
+        w.local_day,
     )
     .fetch_one(conn)
     .await

@@ -151,7 +151,8 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
             "bank_accounts",
             "deposits",
             "mutations",
-            "password_attempts",
+            "password_failures",
+            "password_lockouts",
             "users",
             "withdraw_idempotency",
             "withdrawals"

@@ -68,7 +68,7 @@ impl From<ServiceError> for AdminError {
             ServiceError::IdempotencyMismatch => (StatusCode::CONFLICT, "idempotency_key_reused"),
             ServiceError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            ServiceError::Hashing(_) | ServiceError::Database(_) => {
+            ServiceError::Hashing(_) | ServiceError::Internal(_) | ServiceError::Database(_) => {
                 tracing::error!(error = %err, source = ?std::error::Error::source(&err), "operator request failed");
                 return Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -6,7 +6,10 @@ mod money;
 mod users;
 
 use axum::{
-    extract::{rejection::JsonRejection, FromRequest, FromRequestParts},
+    extract::{
+        rejection::{JsonRejection, PathRejection, QueryRejection},
+        FromRequest, FromRequestParts,
+    },
     http::{header, request::Parts},
     routing::{get, post},
     Router,
@@ -17,6 +20,8 @@ use subtle::ConstantTimeEq;
 use self::error::AdminError;
 use super::AppState;
 
+/// Unknown paths and methods under /internal/v1 fall through to the global
+/// JSON 404/405 of SPEC §1 ("whatever the credentials").
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", post(users::create))
@@ -69,6 +74,28 @@ impl From<JsonRejection> for AdminError {
             axum::http::StatusCode::PAYLOAD_TOO_LARGE => AdminError::payload_too_large(),
             _ => AdminError::invalid(rejection.body_text()),
         }
+    }
+}
+
+/// `axum::extract::Query` with the operator error envelope for its rejections.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AdminError))]
+pub struct AdminQuery<T>(pub T);
+
+impl From<QueryRejection> for AdminError {
+    fn from(rejection: QueryRejection) -> Self {
+        AdminError::invalid(rejection.body_text())
+    }
+}
+
+/// `axum::extract::Path` with the operator error envelope for its rejections.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AdminError))]
+pub struct AdminPath<T>(pub T);
+
+impl From<PathRejection> for AdminError {
+    fn from(rejection: PathRejection) -> Self {
+        AdminError::invalid(rejection.body_text())
     }
 }
 

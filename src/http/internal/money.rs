@@ -1,14 +1,14 @@
 //! Operator handlers for postings, the withdrawal queue and the audit.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
 use serde::Deserialize;
 
-use super::{error::AdminError, path_id, AdminJson, Operator};
+use super::{error::AdminError, path_id, AdminJson, AdminPath, AdminQuery, Operator};
 use crate::{
     domain::{Action, Amount},
     http::AppState,
@@ -64,7 +64,7 @@ pub async fn post_mutation(
 pub async fn list_withdrawals(
     State(state): State<AppState>,
     _: Operator,
-    Query(query): Query<ListQuery>,
+    AdminQuery(query): AdminQuery<ListQuery>,
 ) -> Result<Response, AdminError> {
     let wanted = match query.state.as_deref() {
         None | Some("") => None,
@@ -82,7 +82,7 @@ pub async fn list_withdrawals(
 pub async fn process_withdrawal(
     State(state): State<AppState>,
     _: Operator,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
 ) -> Result<Response, AdminError> {
     let id = path_id(&id, AdminError::withdrawal_not_found)?;
     let row = state.dompet.process_withdrawal(id).await?;
@@ -92,7 +92,7 @@ pub async fn process_withdrawal(
 pub async fn cancel_withdrawal(
     State(state): State<AppState>,
     _: Operator,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
 ) -> Result<Response, AdminError> {
     let id = path_id(&id, AdminError::withdrawal_not_found)?;
     let row = state.dompet.cancel_withdrawal(id).await?;

@@ -1,14 +1,14 @@
 //! Operator handlers for users and their bank accounts.
 
 use axum::{
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
 use serde::Deserialize;
 
-use super::{error::AdminError, path_id, AdminJson, Operator};
+use super::{error::AdminError, path_id, AdminJson, AdminPath, Operator};
 use crate::{
     http::AppState,
     service::{NewBankAccount, NewUser},
@@ -53,7 +53,7 @@ pub async fn create(
 pub async fn show(
     State(state): State<AppState>,
     _: Operator,
-    Path(id): Path<String>,
+    AdminPath(id): AdminPath<String>,
 ) -> Result<Response, AdminError> {
     let id = path_id(&id, AdminError::user_not_found)?;
     let user = state.dompet.user(id).await?;
@@ -63,7 +63,7 @@ pub async fn show(
 pub async fn add_bank_account(
     State(state): State<AppState>,
     _: Operator,
-    Path(user_id): Path<String>,
+    AdminPath(user_id): AdminPath<String>,
     AdminJson(body): AdminJson<AddBankAccount>,
 ) -> Result<Response, AdminError> {
     let user_id = path_id(&user_id, AdminError::user_not_found)?;
