@@ -51,7 +51,9 @@ impl FromRequestParts<AppState> for Operator {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .ok_or_else(AdminError::unauthorized)?;
         // Digests have a fixed length, so the comparison time says nothing
         // about the token's length or its first differing byte.
