@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use dompet::{
     domain::{Action, Amount},
-    service::{NewBankAccount, NewUser, Posting},
+    service::{seed, Posting},
 };
 use reqwest::Method;
 
@@ -20,66 +20,24 @@ const EMPTY_HISTORY: &str = r#"{"status":"OK","history":[],"message":null}"#;
 
 /// The seed's demo user (id 204254, token `Sy7PRGGr4foUk22uzjMu`, password
 /// `testing1234`, bank account 41812, wallet 1) with its 30000 `remit` of
-/// transaction 51938 as mutation 346, built by hand in a fresh database; the
-/// next withdrawal gets the seed's id 4.
+/// transaction 51938 as mutation 346, written by the embedded default's own
+/// seeding code into a fresh database; the next withdrawal gets the seed's id 4.
 pub(crate) async fn seed_demo_user(app: &TestApp) -> (TestUser, i64) {
-    for restart in [
-        "alter table deposits alter column id restart with 1",
-        "alter table withdrawals alter column id restart with 4",
-    ] {
-        sqlx::query(restart).execute(&app.pool).await.unwrap();
-    }
-    let created = app
-        .dompet
-        .create_user(NewUser {
-            username: "demo".into(),
-            email: "demo@example.com".into(),
-            password: "testing1234".into(),
-            id: Some(204254),
-            token: Some("Sy7PRGGr4foUk22uzjMu".into()),
-        })
-        .await
-        .unwrap();
-    let account = app
-        .dompet
-        .add_bank_account(
-            created.id,
-            NewBankAccount {
-                bank_name: "BCA".into(),
-                account_number: "0001112223".into(),
-                account_name: "Demo".into(),
-                id: Some(41812),
-            },
-        )
-        .await
-        .unwrap()
-        .id;
-    // The ledger is append-only, so the seed's dated remit is written as the
-    // seed's own row, with the wallet balance it leaves.
-    sqlx::query(
-        "insert into mutations (id, user_id, deposit_id, type, action, amount, initial_balance,
-                                final_balance, transaction_id, idempotency_key, created_at, updated_at)
-         values (346, $1, $2, 'Deposit::Credit', 'remit', 30000, 0, 30000, 51938,
-                 'test-seed-remit', '2013-11-25 15:32:47+07', '2013-11-25 15:32:47+07')",
-    )
-    .bind(created.id)
-    .bind(created.deposit_id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    for arrange in [
-        "alter table mutations alter column id restart with 347",
-        "update deposits set balance = 30000 where id = 1",
-    ] {
-        sqlx::query(arrange).execute(&app.pool).await.unwrap();
-    }
+    assert!(
+        app.dompet.seed_demo().await.expect("seed the demo"),
+        "seeded once"
+    );
+    assert!(
+        !app.dompet.seed_demo().await.expect("seed again"),
+        "and only once"
+    );
     let user = TestUser {
-        id: created.id,
-        token: created.token,
-        password: "testing1234".into(),
-        deposit_id: created.deposit_id,
+        id: seed::DEMO_USER_ID,
+        token: seed::DEMO_TOKEN.into(),
+        password: seed::DEMO_PASSWORD.into(),
+        deposit_id: 1,
     };
-    (user, account)
+    (user, seed::DEMO_BANK_ACCOUNT_ID)
 }
 
 /// A back-office posting through the service.
