@@ -257,6 +257,38 @@ async fn yesterdays_withdrawal_does_not_block_today() {
     assert_eq!(withdrawal_counts(&app, &user).await, (2, 2));
 }
 
+#[tokio::test]
+async fn the_day_a_withdrawal_uses_up_is_the_calendar_day_of_the_configured_time_zone() {
+    // Kiritimati (+14) and Pago Pago (-11) are on different dates for 23 of
+    // every 24 hours, so a server-side date or a UTC date would show here.
+    for zone in [
+        chrono_tz::Pacific::Kiritimati,
+        chrono_tz::Pacific::Pago_Pago,
+        chrono_tz::Asia::Jakarta,
+    ] {
+        // Arrange
+        let app = crate::helpers::spawn_app_with(|c| c.timezone = zone).await;
+        let (user, account) = app.funded_user(50_000).await;
+
+        // Act
+        let first = app.withdraw(&user, 10_000, account, &user.password).await;
+        let second = app.withdraw(&user, 10_000, account, &user.password).await;
+
+        // Assert
+        first.assert(200, &accepted(withdrawal_id(&first)));
+        let (day, offset): (chrono::NaiveDate, String) = sqlx::query_as(
+            "select local_day, to_char(created_at at time zone $2, 'YYYY-MM-DD') from withdrawals where user_id = $1",
+        )
+        .bind(user.id)
+        .bind(zone.name())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(day.to_string(), offset, "local day in {zone}");
+        second.assert(200, &rejected(&[ONCE_A_DAY]));
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The rules and their messages
 
