@@ -171,6 +171,17 @@ impl TestDb {
     }
 }
 
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // A failed test keeps its database for a look (its name is printed).
+        if std::thread::panicking() {
+            eprintln!("kept test database {}", self.name);
+        } else {
+            self.drop_blocking();
+        }
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: TestDb,
@@ -257,12 +268,6 @@ impl Drop for TestApp {
         }
         if let Some(server) = self.server.take() {
             server.abort();
-        }
-        // A failed test keeps its database for a look (its name is in the log).
-        if std::thread::panicking() {
-            eprintln!("kept test database {}", self.db.name);
-        } else {
-            self.db.drop_blocking();
         }
     }
 }
