@@ -4,7 +4,7 @@
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 ENV SQLX_OFFLINE=true
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY .cargo .cargo
 COPY .sqlx .sqlx
 COPY migrations migrations
