@@ -415,3 +415,100 @@ async fn the_binary_serves_the_seed_on_its_embedded_default_and_sigint_leaves_no
     assert!(!pid_alive(postgres_pid), "postgres survived dompet: {log}");
     assert!(processes_mentioning(&data_dir.display().to_string()).is_empty());
 }
+
+#[tokio::test]
+async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
+    // Arrange: the real binary on a fresh database, logging everything.
+    let db = TestDb::create().await;
+    let admin_token = "operator-secret-4f1d9c";
+    let password = "kata-sandi-rahasia-77";
+    let addr = format!("127.0.0.1:{}", free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dompet"))
+        .current_dir(dir.path())
+        .env("DATABASE_URL", db.url())
+        .env("DOMPET_ADDR", &addr)
+        .env("DOMPET_ADMIN_TOKEN", admin_token)
+        .env("DOMPET_LOG_FORMAT", "json")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run dompet");
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "dompet did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Act: every kind of secret crosses the wire.
+    let created: serde_json::Value = client
+        .post(format!("{base}/internal/v1/users"))
+        .bearer_auth(admin_token)
+        .json(&serde_json::json!({"username": "logs", "email": "logs@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, token) = (
+        created["id"].as_i64().unwrap(),
+        created["token"].as_str().unwrap().to_owned(),
+    );
+    for attempt in [password, "a-wrong-password-93"] {
+        let answer = client
+            .post(format!("{base}/v2/dompet/withdraw.json"))
+            .basic_auth(id, Some(&token))
+            .form(&[
+                ("deposit_withdrawal[amount]", "1000"),
+                ("deposit_withdrawal[password]", attempt),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    client
+        .get(format!("{base}/v1/dompet/history/mutations.json"))
+        .basic_auth(id, Some("a-wrong-token"))
+        .send()
+        .await
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    // Assert
+    assert!(log.contains("withdraw.json"), "requests were logged: {log}");
+    for line in log.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+    }
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{id}:{token}"),
+    );
+    for secret in [
+        password,
+        "a-wrong-password-93",
+        &token,
+        admin_token,
+        &basic,
+        "a-wrong-token",
+    ] {
+        assert!(!log.contains(secret), "the log leaks {secret:?}");
+    }
+}
