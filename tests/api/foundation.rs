@@ -189,27 +189,34 @@ async fn the_schema_rejects_hand_written_bad_rows() {
         .await,
         "deposits_balance_nonnegative"
     );
-    assert_eq!(
-        violated(pool, &format!(
+    for (row, constraint) in [
+        (
+            "'Deposit::Credit', 'topup', 100, 10000, 10200, 'k1'",
+            "mutations_final_balance_arithmetic",
+        ),
+        (
+            "'Deposit::Debit', 'payment', 20000, 10000, -10000, 'k2'",
+            "mutations_final_balance_nonnegative",
+        ),
+        (
+            "'Deposit::Credit', 'topup', 0, 10000, 10000, 'k3'",
+            "mutations_amount_positive",
+        ),
+        (
+            "'Deposit::Debit', 'topup', 100, 10000, 9900, 'k4'",
+            "mutations_type_matches_action",
+        ),
+        (
+            "'Deposit::Credit', 'restore', 100, 10000, 10100, null",
+            "mutations_withdrawal_link",
+        ),
+    ] {
+        let insert = format!(
             "insert into mutations (user_id, deposit_id, type, action, amount, initial_balance, final_balance, idempotency_key)
-             values ({id}, {deposit}, 'Deposit::Credit', 'topup', 100, 10000, 10200, 'k1')"
-        )).await,
-        "mutations_final_balance_arithmetic"
-    );
-    assert_eq!(
-        violated(pool, &format!(
-            "insert into mutations (user_id, deposit_id, type, action, amount, initial_balance, final_balance, idempotency_key)
-             values ({id}, {deposit}, 'Deposit::Debit', 'payment', 20000, 10000, -10000, 'k2')"
-        )).await,
-        "mutations_final_balance_nonnegative"
-    );
-    assert_eq!(
-        violated(pool, &format!(
-            "insert into mutations (user_id, deposit_id, type, action, amount, initial_balance, final_balance, idempotency_key)
-             values ({id}, {deposit}, 'Deposit::Credit', 'topup', 0, 10000, 10000, 'k3')"
-        )).await,
-        "mutations_amount_positive"
-    );
+             values ({id}, {deposit}, {row})"
+        );
+        assert_eq!(violated(pool, &insert).await, constraint, "{row}");
+    }
     let withdrawal = format!(
         "insert into withdrawals (user_id, deposit_id, bank_account_id, amount, local_day)
          values ({id}, {deposit}, {account}, 1000, date '2026-01-02')"
