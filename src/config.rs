@@ -137,10 +137,20 @@ impl Config {
             },
             None => 20,
         };
+        let admin_token = match get("DOMPET_ADMIN_TOKEN").map(|t| t.trim().to_owned()) {
+            Some(token) if token.chars().count() < 16 => {
+                return Err(fail(
+                    "DOMPET_ADMIN_TOKEN",
+                    "…".into(),
+                    "must be at least 16 characters",
+                ))
+            }
+            token => token.map(Secret::new),
+        };
         Ok(Self {
             database_url: get("DATABASE_URL").map(Secret::new),
             addr,
-            admin_token: get("DOMPET_ADMIN_TOKEN").map(Secret::new),
+            admin_token,
             timezone,
             withdrawal_fee,
             migrate,
@@ -175,9 +185,23 @@ mod tests {
     }
 
     #[test]
+    fn a_short_admin_token_is_refused_without_echoing_it() {
+        let err =
+            Config::from_lookup(|n| (n == "DOMPET_ADMIN_TOKEN").then(|| "short-secret".into()))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("at least 16") && !err.contains("short-secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug() {
-        let config =
-            Config::from_lookup(|n| (n == "DOMPET_ADMIN_TOKEN").then(|| "hunter2".into())).unwrap();
+        let config = Config::from_lookup(|n| {
+            (n == "DOMPET_ADMIN_TOKEN").then(|| "hunter2-hunter2-hunter2".into())
+        })
+        .unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

@@ -370,6 +370,7 @@ pub fn find_bin_dir() -> Option<PathBuf> {
 /// checkout under /root, say) — a directory under /var/lib/dompet that `root/data`
 /// links to, so the data still shows under `root`.
 fn prepare_dir(root: &Path, owner: Option<Owner>) -> Result<PathBuf, ClusterError> {
+    let existed = root.exists();
     fs::create_dir_all(root).map_err(io(format!("creating {}", root.display())))?;
     let root = fs::canonicalize(root).map_err(io(format!("resolving {}", root.display())))?;
     let Some(owner) = owner else {
@@ -379,7 +380,11 @@ fn prepare_dir(root: &Path, owner: Option<Owner>) -> Result<PathBuf, ClusterErro
         chown(path, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))
             .map_err(io(format!("giving {} to postgres", path.display())))
     };
-    own(&root)?;
+    // Only a directory made here is handed to postgres: DOMPET_DATA_DIR may
+    // name one that belongs to someone (a home directory, /var/lib).
+    if !existed {
+        own(&root)?;
+    }
     if reachable_by(&root, owner) {
         return Ok(root);
     }

@@ -26,8 +26,8 @@ pub enum StartupError {
     Database(#[from] sqlx::Error),
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("seeding the demo data failed: {0}")]
-    Seed(#[from] ServiceError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -46,7 +46,18 @@ pub struct Ledger {
 impl Ledger {
     /// `DATABASE_URL` when set (migrated when `migrate`), else the embedded
     /// cluster under `data_dir`: started, migrated and seeded with the demo.
+    /// Either way the server must know the configured time zone.
     pub async fn open(config: &Config, migrate: bool) -> Result<Self, StartupError> {
+        let ledger = Self::connect(config, migrate).await?;
+        let dompet = Dompet::new(ledger.pool.clone(), config.timezone, config.withdrawal_fee);
+        if let Err(e) = dompet.check_timezone().await {
+            ledger.close().await;
+            return Err(e.into());
+        }
+        Ok(ledger)
+    }
+
+    async fn connect(config: &Config, migrate: bool) -> Result<Self, StartupError> {
         if let Some(url) = &config.database_url {
             let pool = pool(url.expose(), config.db_max_connections).await?;
             if migrate {

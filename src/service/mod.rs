@@ -80,11 +80,19 @@ impl Dompet {
         &self.pool
     }
 
-    /// Today's calendar date in the service time zone: the once-per-day unit.
-    fn today(&self) -> chrono::NaiveDate {
-        chrono::Utc::now()
-            .with_timezone(&self.timezone)
-            .date_naive()
+    /// The once-per-day rule asks PostgreSQL for the local date, so the
+    /// database must know the configured zone too.
+    pub async fn check_timezone(&self) -> Result<(), ServiceError> {
+        let mut conn = self.pool.acquire().await?;
+        crate::store::withdrawals::local_today(&mut conn, self.timezone.name())
+            .await
+            .map_err(|e| {
+                ServiceError::Invalid(format!(
+                    "PostgreSQL does not know the time zone {}: {e}",
+                    self.timezone.name()
+                ))
+            })?;
+        Ok(())
     }
 
     /// Whether the database answers.

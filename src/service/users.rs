@@ -8,6 +8,9 @@ use crate::store::{
 };
 
 const TOKEN_LEN: usize = 32;
+/// Imported ids stop here, leaving the identity sequences room to go on:
+/// an import at i64::MAX would make every later insert fail.
+const MAX_IMPORTED_ID: i64 = i64::MAX / 2;
 
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -51,8 +54,8 @@ impl NewUser {
         if !(8..=1024).contains(&password_len) {
             return invalid("password must be 8 to 1024 characters");
         }
-        if matches!(self.id, Some(id) if id < 1) {
-            return invalid("id must be a positive integer");
+        if matches!(self.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id)) {
+            return invalid("id must be between 1 and 4611686018427387903");
         }
         if let Some(token) = &self.token {
             if token.len() < 20
@@ -144,9 +147,9 @@ impl Dompet {
                 )));
             }
         }
-        if matches!(new.id, Some(id) if id < 1) {
+        if matches!(new.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id)) {
             return Err(ServiceError::Invalid(
-                "id must be a positive integer".into(),
+                "id must be between 1 and 4611686018427387903".into(),
             ));
         }
         let mut conn = self.pool.acquire().await?;

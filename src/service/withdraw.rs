@@ -1,5 +1,6 @@
 //! The public withdrawal request: rules 1–6 of SPEC §1, in order.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{postgres::types::PgInterval, PgConnection};
@@ -218,13 +219,15 @@ impl Dompet {
         }
         let amount = request.amount.as_deref().and_then(Amount::parse_digits);
         let bank_account_id = request.bank_account_id.as_deref().and_then(parse_id);
+        // One clock for every node: the database's, read once per request.
+        let today = withdrawals::local_today(conn, self.timezone.name()).await?;
         let failed = self
-            .failed_rules(conn, &wallet, amount, bank_account_id, password_ok)
+            .failed_rules(conn, &wallet, today, amount, bank_account_id, password_ok)
             .await?;
         let outcome = match (failed.is_empty(), amount, bank_account_id) {
             (true, Some(amount), Some(bank_account_id)) => WithdrawOutcome::Accepted {
                 withdrawal_id: self
-                    .debit_withdrawal(conn, &mut wallet, amount, bank_account_id)
+                    .debit_withdrawal(conn, &mut wallet, today, amount, bank_account_id)
                     .await?,
             },
             _ => WithdrawOutcome::Rejected { rules: failed },
@@ -244,6 +247,7 @@ impl Dompet {
         &self,
         conn: &mut PgConnection,
         wallet: &Wallet,
+        today: NaiveDate,
         amount: Option<Amount>,
         bank_account_id: Option<i64>,
         password_ok: bool,
@@ -259,7 +263,7 @@ impl Dompet {
         if !owns_account {
             failed.push(Rule::BankAccount);
         }
-        if withdrawals::exists_on(conn, wallet.user_id, self.today()).await? {
+        if withdrawals::exists_on(conn, wallet.user_id, today).await? {
             failed.push(Rule::OncePerDay);
         }
         if !password_ok {
@@ -284,6 +288,7 @@ impl Dompet {
         &self,
         conn: &mut PgConnection,
         wallet: &mut Wallet,
+        today: NaiveDate,
         amount: Amount,
         bank_account_id: i64,
     ) -> Result<i64, ServiceError> {
@@ -295,7 +300,7 @@ impl Dompet {
                 bank_account_id,
                 amount: amount.get(),
                 fee: self.withdrawal_fee,
-                local_day: self.today(),
+                local_day: today,
             },
         )
         .await?;

@@ -28,6 +28,20 @@ pub struct NewWithdrawal {
     pub local_day: NaiveDate,
 }
 
+/// Today's date in `timezone` on the database's clock, at the start of the
+/// current transaction: the same instant every row of it is stamped with.
+pub async fn local_today(
+    conn: &mut PgConnection,
+    timezone: &str,
+) -> Result<NaiveDate, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select (now() at time zone $1)::date as "today!""#,
+        timezone
+    )
+    .fetch_one(conn)
+    .await
+}
+
 /// Whether the user already has a non-cancelled withdrawal on `day`.
 pub async fn exists_on(
     conn: &mut PgConnection,
