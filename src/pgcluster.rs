@@ -35,8 +35,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error(
-        "PostgreSQL server binaries (initdb, postgres) were not found on PATH or under \
-         /usr/lib/postgresql/*/bin: install them (Debian: apt-get install postgresql) \
+        "PostgreSQL server binaries (initdb, postgres) were not found in DOMPET_PG_BIN, on PATH \
+         or under /usr/lib/postgresql/*/bin: install them (Debian: apt-get install postgresql) \
          or set DATABASE_URL to use an existing server"
     )]
     BinariesNotFound,
@@ -337,14 +337,19 @@ impl Drop for Cluster {
     }
 }
 
-/// Where `initdb` and `postgres` live: a PATH directory holding both, else
-/// the newest `/usr/lib/postgresql/<major>/bin` (Debian keeps them off PATH).
+/// Where `initdb` and `postgres` live: `DOMPET_PG_BIN` when set, else a
+/// PATH directory holding both, else the newest
+/// `/usr/lib/postgresql/<major>/bin` (Debian keeps them off PATH).
 pub fn find_bin_dir() -> Option<PathBuf> {
     let has_server = |dir: &Path| {
         ["initdb", "postgres", "pg_ctl", "pg_isready"]
             .iter()
             .all(|b| dir.join(b).is_file())
     };
+    if let Some(dir) = std::env::var_os("DOMPET_PG_BIN").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        return has_server(&dir).then_some(dir);
+    }
     let from_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())

@@ -340,6 +340,41 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn the_binary_serves_the_seed_on_its_embedded_default_and_sigint_leaves_no_postgres() {
+    serve_the_seed_then_stop_with(nix::sys::signal::Signal::SIGINT).await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_binary_and_its_postgres_too() {
+    serve_the_seed_then_stop_with(nix::sys::signal::Signal::SIGTERM).await;
+}
+
+#[test]
+fn without_postgresql_binaries_the_embedded_default_exits_with_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_dompet"))
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("DOMPET_PG_BIN", dir.path())
+        .env("DOMPET_ADDR", "127.0.0.1:0")
+        .output()
+        .expect("run dompet");
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with("error: PostgreSQL server binaries")
+            && stderr.contains("apt-get install postgresql")
+            && stderr.contains("DATABASE_URL"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join(".dompet").exists(), "nothing was created");
+}
+
+/// Runs `dompet` on its embedded default in a fresh directory, checks the
+/// seed answers, stops it with `signal` and checks no postgres is left.
+async fn serve_the_seed_then_stop_with(signal: nix::sys::signal::Signal) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join(".dompet");
     let addr = format!("127.0.0.1:{}", free_port());
@@ -402,11 +437,7 @@ async fn the_binary_serves_the_seed_on_its_embedded_default_and_sigint_leaves_no
     let postgres_pid: u32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
     assert!(pid_alive(postgres_pid));
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
     let status = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .unwrap()
@@ -518,4 +549,50 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
     ] {
         assert!(!log.contains(secret), "the log leaks {secret:?}");
     }
+}
+
+#[tokio::test]
+async fn a_request_that_outlives_the_timeout_is_a_json_408_and_changes_nothing() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Arrange: a withdraw whose body never finishes arriving.
+    let app = crate::helpers::spawn_app_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    let (user, _) = app.funded_user(10_000).await;
+    let before = app.ledger_fingerprint().await;
+    let credentials = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{}:{}", user.id, user.token),
+    );
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+
+    // Act
+    stream
+        .write_all(
+            format!(
+                "POST /v2/dompet/withdraw.json HTTP/1.1\r\nHost: dompet\r\n\
+                 Authorization: Basic {credentials}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\n\
+                 Content-Length: 100\r\n\r\ndeposit_withdrawal[amount]=1"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut response))
+        .await
+        .expect("the server answers within its timeout")
+        .unwrap();
+
+    // Assert
+    let response = String::from_utf8(response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(
+        response.contains("content-type: application/json"),
+        "{response}"
+    );
+    assert!(
+        response.ends_with(r#"{"status":"ERROR","message":"Waktu permintaan habis."}"#),
+        "{response}"
+    );
+    assert_eq!(app.ledger_fingerprint().await, before);
 }
