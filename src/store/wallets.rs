@@ -19,11 +19,14 @@ pub async fn insert(conn: &mut PgConnection, user_id: i64) -> Result<i64, sqlx::
 }
 
 /// Locks the user's wallet row until the transaction ends; concurrent money
-/// moves for the same user queue here and see each other's results.
+/// moves for the same user queue here and see each other's results. `no key
+/// update` is the lock an `update` of the balance takes anyway: it serialises
+/// every money move, yet leaves alone the key-share locks that foreign keys
+/// take, so the schema's own backstops (the one-per-day index) stay reachable.
 pub async fn lock(conn: &mut PgConnection, user_id: i64) -> Result<Option<Wallet>, sqlx::Error> {
     sqlx::query_as!(
         Wallet,
-        "select id, user_id, balance from deposits where user_id = $1 for update",
+        "select id, user_id, balance from deposits where user_id = $1 for no key update",
         user_id
     )
     .fetch_optional(conn)

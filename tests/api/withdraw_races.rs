@@ -195,3 +195,62 @@ async fn simultaneous_wrong_passwords_get_no_more_than_five_answers() {
         .assert(200, LOCKED);
     assert_eq!(withdrawal_counts(&app, &user).await, (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_writer_that_skips_the_wallet_lock_is_stopped_by_the_unique_index_not_a_500() {
+    // Arrange: an intruder holds today's slot in an uncommitted transaction
+    // without locking the wallet, so the request sees a free day, passes
+    // every rule and blocks on the one-per-day index entry.
+    let app = spawn_app().await;
+    let (user, account) = app.funded_user(50_000).await;
+    let mut intruder = app.pool.begin().await.unwrap();
+    sqlx::query(
+        "insert into withdrawals (user_id, deposit_id, bank_account_id, amount, local_day)
+         values ($1, $2, $3, 1000, (now() at time zone 'Asia/Jakarta')::date)",
+    )
+    .bind(user.id)
+    .bind(user.deposit_id)
+    .bind(account)
+    .execute(&mut *intruder)
+    .await
+    .unwrap();
+    let request = app
+        .client
+        .post(app.url("/v2/dompet/withdraw.json"))
+        .basic_auth(user.id, Some(&user.token))
+        .form(&[
+            ("deposit_withdrawal[amount]", "5000".to_owned()),
+            ("deposit_withdrawal[bank_account_id]", account.to_string()),
+            ("deposit_withdrawal[password]", user.password.clone()),
+        ])
+        .send();
+    let pending = tokio::spawn(request);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let blocked: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+             where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if blocked > 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the request never reached the index"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    // Act
+    intruder.commit().await.unwrap();
+    let response = pending.await.unwrap().unwrap();
+
+    // Assert: rule 3's answer, and no money moved for it.
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), rejected(&[ONCE_A_DAY]));
+    assert_eq!(app.balance(&user).await, 50_000);
+    assert_eq!(withdrawal_counts(&app, &user).await, (1, 0));
+}
