@@ -572,3 +572,57 @@ async fn the_right_credentials_are_accepted_on_every_public_endpoint() {
     let answer = app.withdraw(&user, 1000, account, &user.password).await;
     assert_eq!(answer.json()["status"], "OK", "{}", answer.body);
 }
+
+#[tokio::test]
+async fn page_one_walks_the_user_index_newest_first_without_sorting_or_counting() {
+    // Arrange: a long history (a valid chain of 1-rupiah topups) among many
+    // other users' histories, so the user's rows are a small share.
+    let app = spawn_app().await;
+    let user = app.create_user().await;
+    sqlx::query(
+        "with others as (
+             insert into users (username, email, password_hash, token_sha256)
+             select 'other' || g, 'other' || g || '@example.com', 'x', sha256(('t' || g)::bytea)
+             from generate_series(1, 200) g returning id
+         )
+         insert into deposits (user_id) select id from others",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into mutations (user_id, deposit_id, type, action, amount, initial_balance, final_balance, idempotency_key)
+         select d.user_id, d.id, 'Deposit::Credit', 'topup', 1, g - 1, g, 'long-' || d.id || '-' || g
+         from deposits d, generate_series(1, 200) g",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("analyze").execute(&app.pool).await.unwrap();
+
+    // Act: the history query's plan (the statement of store::mutations::page_for_user).
+    let plan: Vec<String> = sqlx::query_scalar(
+        "explain select id, user_id, type as kind, action, amount, initial_balance, final_balance,
+                        transaction_id, created_at, updated_at
+         from mutations where user_id = $1 order by id desc limit $2 offset $3",
+    )
+    .bind(user.id)
+    .bind(10_i64)
+    .bind(0_i64)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+
+    // Assert
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("Index Scan using mutations_user_id_id"),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("Sort") && !plan.contains("Aggregate"),
+        "{plan}"
+    );
+    let answer = app.mutations(&user, "?page=1&per_page=1").await;
+    assert_eq!(answer.json()["history"][0]["final_balance"], 200);
+}
