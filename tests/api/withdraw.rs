@@ -1460,11 +1460,28 @@ async fn the_lockout_lasts_thirty_minutes_and_refusals_during_it_are_not_counted
     let app = spawn_app().await;
     let (user, account) = app.funded_user(100_000).await;
     lock_out(&app, &user, account).await;
+    let lock_state = || async {
+        sqlx::query_as::<_, (chrono::DateTime<chrono::Utc>, i64)>(
+            "select locked_until, (select count(*) from password_failures where user_id = $1)
+             from password_lockouts where user_id = $1",
+        )
+        .bind(user.id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let locked = lock_state().await;
     for _ in 0..5 {
         wrong_password(&app, &user, account)
             .await
             .assert(200, LOCKED);
     }
+    assert_eq!(
+        lock_state().await,
+        locked,
+        "refusals neither extend the lock nor count as failures"
+    );
+    assert_eq!(locked.1, 0, "the lock starts the count afresh");
     let (lasts_29, lasts_31): (bool, bool) = sqlx::query_as(
         "select locked_until > now() + interval '29 minutes', locked_until > now() + interval '31 minutes'
          from password_lockouts where user_id = $1",
