@@ -372,6 +372,26 @@ fn without_postgresql_binaries_the_embedded_default_exits_with_one_clear_line() 
     assert!(!dir.path().join(".dompet").exists(), "nothing was created");
 }
 
+/// Waits for a `dompet` child process to answer `/healthz`, failing the test
+/// if it exits first or takes longer than a cold embedded start may.
+async fn wait_until_serving(client: &reqwest::Client, addr: &str, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "dompet did not come up");
+        assert!(child.try_wait().unwrap().is_none(), "dompet exited early");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
 /// Runs `dompet` on its embedded default in a fresh directory, checks the
 /// seed answers, stops it with `signal` and checks no postgres is left.
 async fn serve_the_seed_then_stop_with(signal: nix::sys::signal::Signal) {
@@ -388,47 +408,28 @@ async fn serve_the_seed_then_stop_with(signal: nix::sys::signal::Signal) {
         .spawn()
         .expect("run dompet");
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if client
-            .get(format!("http://{addr}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "dompet did not come up");
-        assert!(child.try_wait().unwrap().is_none(), "dompet exited early");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_serving(&client, &addr, &mut child).await;
 
-    let seed = client
-        .get(format!(
-            "http://{addr}/v1/dompet/history/mutations.json?page=1&per_page=1"
-        ))
-        .basic_auth("204254", Some("Sy7PRGGr4foUk22uzjMu"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let seed = text(
+        client
+            .get(format!(
+                "http://{addr}/v1/dompet/history/mutations.json?page=1&per_page=1"
+            ))
+            .basic_auth("204254", Some("Sy7PRGGr4foUk22uzjMu")),
+    )
+    .await;
     assert_eq!(
         seed,
         r#"{"status":"OK","history":[{"id":346,"type":"Deposit::Credit","action":"remit","amount":30000,"initial_balance":0,"final_balance":30000,"transaction_id":51938,"created_at":"2013-11-25T15:32:47+07:00","updated_at":"2013-11-25T15:32:47+07:00"}],"message":null}"#
     );
-    let withdraw = client
-        .post(format!("http://{addr}/v2/dompet/withdraw.json"))
-        .basic_auth("204254", Some("Sy7PRGGr4foUk22uzjMu"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("deposit_withdrawal[amount]=25000&deposit_withdrawal[bank_account_id]=41812&deposit_withdrawal[password]=testing1234")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let withdraw = text(
+        client
+            .post(format!("http://{addr}/v2/dompet/withdraw.json"))
+            .basic_auth("204254", Some("Sy7PRGGr4foUk22uzjMu"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("deposit_withdrawal[amount]=25000&deposit_withdrawal[bank_account_id]=41812&deposit_withdrawal[password]=testing1234"),
+    )
+    .await;
     assert_eq!(
         withdraw,
         r#"{"status":"OK","withdrawal_id":4,"message":"Pencairan akan diproses oleh tim Bukalapak. Dana akan ditransfer ke rekening Anda dalam waktu 1x24 jam."}"#
@@ -475,11 +476,7 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         .expect("run dompet");
     let client = reqwest::Client::new();
     let base = format!("http://{addr}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "dompet did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_serving(&client, &addr, &mut child).await;
 
     // Act: every kind of secret crosses the wire.
     let created: serde_json::Value = client
