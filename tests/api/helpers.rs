@@ -11,7 +11,7 @@ use std::{
 
 use dompet::{
     config::{Config, Secret},
-    domain::{Action, Amount},
+    domain::{Action, Amount, UserId},
     pgcluster::{Cluster, Lifetime},
     service::{Dompet, NewBankAccount, NewUser, Posting},
     startup::Application,
@@ -236,7 +236,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
         .expect("migrate the test database");
     let mut config = Config::from_lookup(|_| None).expect("default config");
     config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.admin_token = Some(Secret::new(ADMIN_TOKEN));
+    config.operator_token = Some(Secret::new(ADMIN_TOKEN));
     customize(&mut config);
     let app = Application::build(&config, pool.clone())
         .await
@@ -362,17 +362,17 @@ impl TestApp {
             .await
             .expect("create user");
         TestUser {
-            id: created.id,
+            id: created.id.get(),
             token: created.token,
             password: PASSWORD.to_owned(),
-            deposit_id: created.deposit_id,
+            deposit_id: created.deposit_id.get(),
         }
     }
 
     pub async fn add_bank_account(&self, user: &TestUser) -> i64 {
         self.dompet
             .add_bank_account(
-                user.id,
+                UserId::new(user.id),
                 NewBankAccount {
                     bank_name: "BCA".into(),
                     account_number: "1234567890".into(),
@@ -383,13 +383,14 @@ impl TestApp {
             .await
             .expect("add bank account")
             .id
+            .get()
     }
 
     /// Credits `amount` with a `topup`.
     pub async fn credit(&self, user: &TestUser, amount: i64) {
         self.dompet
             .post_mutation(Posting {
-                user_id: user.id,
+                user_id: UserId::new(user.id),
                 action: Action::Topup,
                 amount: Amount::new(amount).expect("positive amount"),
                 transaction_id: None,
@@ -410,7 +411,11 @@ impl TestApp {
     }
 
     pub async fn balance(&self, user: &TestUser) -> i64 {
-        self.dompet.user(user.id).await.expect("user").balance
+        self.dompet
+            .user(UserId::new(user.id))
+            .await
+            .expect("user")
+            .balance
     }
 
     /// Row counts and balances: what "nothing changed" is checked against.

@@ -192,9 +192,9 @@ async fn without_an_admin_token_the_internal_api_does_not_exist() {
         (name == "DOMPET_ADMIN_TOKEN").then(|| "   ".to_owned())
     })
     .unwrap()
-    .admin_token;
+    .operator_token;
     for admin_token in [None, blank] {
-        let app = spawn_app_with(|c| c.admin_token = admin_token).await;
+        let app = spawn_app_with(|c| c.operator_token = admin_token).await;
         let routes = every_route(&app).await;
         let before = everything(&app).await;
 

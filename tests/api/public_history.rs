@@ -5,7 +5,7 @@ use base64::{engine::general_purpose::STANDARD, Engine as _};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use dompet::{
-    domain::{Action, Amount},
+    domain::{Action, Amount, UserId, WithdrawalId},
     service::{seed, Posting},
 };
 use reqwest::Method;
@@ -32,12 +32,12 @@ pub(crate) async fn seed_demo_user(app: &TestApp) -> (TestUser, i64) {
         "and only once"
     );
     let user = TestUser {
-        id: seed::DEMO_USER_ID,
+        id: seed::DEMO_USER_ID.get(),
         token: seed::DEMO_TOKEN.into(),
         password: seed::DEMO_PASSWORD.into(),
         deposit_id: 1,
     };
-    (user, seed::DEMO_BANK_ACCOUNT_ID)
+    (user, seed::DEMO_BANK_ACCOUNT_ID.get())
 }
 
 /// A back-office posting through the service.
@@ -50,7 +50,7 @@ pub(crate) async fn post(
 ) {
     app.dompet
         .post_mutation(Posting {
-            user_id,
+            user_id: UserId::new(user_id),
             action,
             amount: Amount::new(amount).unwrap(),
             transaction_id,
@@ -193,7 +193,10 @@ async fn mutation_history_lists_every_action_newest_first_with_its_type_balances
     post(&app, user.id, Action::Refund, 1500, Some(777)).await;
     let withdrawal = app.withdraw(&user, 10000, account, &user.password).await;
     let withdrawal_id = withdrawal.json()["withdrawal_id"].as_i64().unwrap();
-    app.dompet.cancel_withdrawal(withdrawal_id).await.unwrap();
+    app.dompet
+        .cancel_withdrawal(WithdrawalId::new(withdrawal_id))
+        .await
+        .unwrap();
     let rows = mutation_rows(&app, &user).await;
     assert_eq!(rows.len(), 6);
     let fields = [
@@ -236,9 +239,15 @@ async fn withdrawal_history_shows_each_state_newest_first_in_the_seed_key_order(
     let app = spawn_app().await;
     let (user, account) = app.funded_user(100_000).await;
     let processed = withdraw_on_an_earlier_day(&app, &user, 10000, account).await;
-    app.dompet.process_withdrawal(processed).await.unwrap();
+    app.dompet
+        .process_withdrawal(WithdrawalId::new(processed))
+        .await
+        .unwrap();
     let cancelled = withdraw_on_an_earlier_day(&app, &user, 20000, account).await;
-    app.dompet.cancel_withdrawal(cancelled).await.unwrap();
+    app.dompet
+        .cancel_withdrawal(WithdrawalId::new(cancelled))
+        .await
+        .unwrap();
     let pending = app.withdraw(&user, 30000, account, &user.password).await;
     assert_eq!(pending.json()["status"], "OK", "{}", pending.body);
     let rows = withdrawal_rows(&app, &user).await;

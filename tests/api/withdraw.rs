@@ -1,6 +1,7 @@
 //! The withdraw endpoint: the seed's rules and messages, where parameters
 //! come from, bad input, `Idempotency-Key` and the password lockout.
 
+use dompet::domain::WithdrawalId;
 use reqwest::{Method, RequestBuilder};
 
 use crate::{
@@ -198,7 +199,7 @@ async fn the_transfer_fee_is_debited_with_the_amount_but_the_withdrawal_shows_th
     );
     // Cancelling gives the fee back too.
     app.dompet
-        .cancel_withdrawal(withdrawal_id(&answer))
+        .cancel_withdrawal(WithdrawalId::new(withdrawal_id(&answer)))
         .await
         .unwrap();
     assert_eq!(app.balance(&user).await, 25_000);
@@ -211,7 +212,10 @@ async fn cancelling_a_withdrawal_restores_the_money_and_frees_the_day() {
     let app = spawn_app().await;
     let (user, account) = app.funded_user(50_000).await;
     let first = withdrawal_id(&app.withdraw(&user, 30_000, account, &user.password).await);
-    app.dompet.cancel_withdrawal(first).await.unwrap();
+    app.dompet
+        .cancel_withdrawal(WithdrawalId::new(first))
+        .await
+        .unwrap();
     assert_eq!(app.balance(&user).await, 50_000);
 
     // Act
@@ -229,7 +233,10 @@ async fn a_processed_withdrawal_still_holds_its_day() {
     let app = spawn_app().await;
     let (user, account) = app.funded_user(50_000).await;
     let first = withdrawal_id(&app.withdraw(&user, 10_000, account, &user.password).await);
-    app.dompet.process_withdrawal(first).await.unwrap();
+    app.dompet
+        .process_withdrawal(WithdrawalId::new(first))
+        .await
+        .unwrap();
     let before = app.ledger_fingerprint().await;
 
     // Act
@@ -1276,7 +1283,7 @@ async fn a_replay_is_the_first_answer_even_after_the_withdrawal_was_cancelled() 
     let (user, account) = app.funded_user(100_000).await;
     let first = withdraw_with_key(&app, &user, "cancel-me", 25_000, account).await;
     app.dompet
-        .cancel_withdrawal(withdrawal_id(&first))
+        .cancel_withdrawal(WithdrawalId::new(withdrawal_id(&first)))
         .await
         .unwrap();
     let before = app.ledger_fingerprint().await;

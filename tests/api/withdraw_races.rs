@@ -2,7 +2,7 @@
 //! withdrawal a day, one effect per Idempotency-Key and no overdraft.
 
 use dompet::{
-    domain::{Action, Amount},
+    domain::{Action, Amount, UserId},
     service::{Posted, Posting, ServiceError},
 };
 use futures::future::join_all;
@@ -120,7 +120,7 @@ async fn a_withdrawal_racing_payment_debits_never_overdraws_the_wallet() {
                 tokio::time::sleep(delay).await;
                 dompet
                     .post_mutation(Posting {
-                        user_id,
+                        user_id: UserId::new(user_id),
                         action: Action::Payment,
                         amount: Amount::new(15_000).unwrap(),
                         transaction_id: Some(i),

@@ -8,19 +8,18 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{error::AdminError, path_id, AdminJson, AdminPath, AdminQuery, Operator};
+use super::{error::OperatorError, path_id, Operator, OperatorJson, OperatorPath, OperatorQuery};
 use crate::{
-    domain::{Action, Amount},
+    domain::{Action, Amount, Mutation, UserId, WithdrawalId},
     http::AppState,
     service::{Page, Posted, Posting},
-    store::mutations::MutationRow,
     wire::{LedgerReportJson, MutationJson, OperatorWithdrawalJson, WithdrawalListJson},
 };
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostMutation {
-    user_id: i64,
+    user_id: UserId,
     action: String,
     amount: i64,
     transaction_id: Option<i64>,
@@ -37,14 +36,14 @@ pub struct ListQuery {
 pub async fn post_mutation(
     State(state): State<AppState>,
     _: Operator,
-    AdminJson(body): AdminJson<PostMutation>,
-) -> Result<Response, AdminError> {
+    OperatorJson(body): OperatorJson<PostMutation>,
+) -> Result<Response, OperatorError> {
     let action: Action = body
         .action
         .parse()
-        .map_err(|e: crate::domain::UnknownAction| AdminError::invalid(e.to_string()))?;
+        .map_err(|e: crate::domain::UnknownAction| OperatorError::invalid(e.to_string()))?;
     let amount = Amount::new(body.amount)
-        .ok_or_else(|| AdminError::invalid("amount must be a whole number ≥ 1"))?;
+        .ok_or_else(|| OperatorError::invalid("amount must be a whole number ≥ 1"))?;
     let posting = Posting {
         user_id: body.user_id,
         action,
@@ -53,8 +52,7 @@ pub async fn post_mutation(
         idempotency_key: body.idempotency_key,
     };
     let tz = state.dompet.timezone();
-    let (status, row): (StatusCode, MutationRow) = match state.dompet.post_mutation(posting).await?
-    {
+    let (status, row): (StatusCode, Mutation) = match state.dompet.post_mutation(posting).await? {
         Posted::Created(row) => (StatusCode::CREATED, row),
         Posted::Replayed(row) => (StatusCode::OK, row),
     };
@@ -64,13 +62,13 @@ pub async fn post_mutation(
 pub async fn list_withdrawals(
     State(state): State<AppState>,
     _: Operator,
-    AdminQuery(query): AdminQuery<ListQuery>,
-) -> Result<Response, AdminError> {
+    OperatorQuery(query): OperatorQuery<ListQuery>,
+) -> Result<Response, OperatorError> {
     let wanted = match query.state.as_deref() {
         None | Some("") => None,
         Some(s) => Some(
             s.parse()
-                .map_err(|e: crate::domain::UnknownState| AdminError::invalid(e.to_string()))?,
+                .map_err(|e: crate::domain::UnknownState| OperatorError::invalid(e.to_string()))?,
         ),
     };
     let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok());
@@ -82,9 +80,9 @@ pub async fn list_withdrawals(
 pub async fn process_withdrawal(
     State(state): State<AppState>,
     _: Operator,
-    AdminPath(id): AdminPath<String>,
-) -> Result<Response, AdminError> {
-    let id = path_id(&id, AdminError::withdrawal_not_found)?;
+    OperatorPath(id): OperatorPath<String>,
+) -> Result<Response, OperatorError> {
+    let id: WithdrawalId = path_id(&id, OperatorError::withdrawal_not_found)?;
     let row = state.dompet.process_withdrawal(id).await?;
     Ok(Json(OperatorWithdrawalJson::new(&row, state.dompet.timezone())).into_response())
 }
@@ -92,9 +90,9 @@ pub async fn process_withdrawal(
 pub async fn cancel_withdrawal(
     State(state): State<AppState>,
     _: Operator,
-    AdminPath(id): AdminPath<String>,
-) -> Result<Response, AdminError> {
-    let id = path_id(&id, AdminError::withdrawal_not_found)?;
+    OperatorPath(id): OperatorPath<String>,
+) -> Result<Response, OperatorError> {
+    let id: WithdrawalId = path_id(&id, OperatorError::withdrawal_not_found)?;
     let row = state.dompet.cancel_withdrawal(id).await?;
     Ok(Json(OperatorWithdrawalJson::new(&row, state.dompet.timezone())).into_response())
 }
@@ -102,7 +100,7 @@ pub async fn cancel_withdrawal(
 pub async fn verify_ledger(
     State(state): State<AppState>,
     _: Operator,
-) -> Result<Response, AdminError> {
+) -> Result<Response, OperatorError> {
     let report = state.dompet.verify_ledger().await?;
     Ok(Json(LedgerReportJson::from(&report)).into_response())
 }

@@ -8,8 +8,9 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{error::AdminError, path_id, AdminJson, AdminPath, Operator};
+use super::{error::OperatorError, path_id, Operator, OperatorJson, OperatorPath};
 use crate::{
+    domain::{BankAccountId, UserId},
     http::AppState,
     service::{NewBankAccount, NewUser},
     wire::{BankAccountJson, CreatedUserJson, UserJson},
@@ -21,7 +22,7 @@ pub struct CreateUser {
     username: String,
     email: String,
     password: String,
-    id: Option<i64>,
+    id: Option<UserId>,
     token: Option<String>,
 }
 
@@ -31,14 +32,14 @@ pub struct AddBankAccount {
     bank_name: String,
     account_number: String,
     account_name: String,
-    id: Option<i64>,
+    id: Option<BankAccountId>,
 }
 
 pub async fn create(
     State(state): State<AppState>,
     _: Operator,
-    AdminJson(body): AdminJson<CreateUser>,
-) -> Result<Response, AdminError> {
+    OperatorJson(body): OperatorJson<CreateUser>,
+) -> Result<Response, OperatorError> {
     let new = NewUser {
         username: body.username,
         email: body.email,
@@ -53,9 +54,9 @@ pub async fn create(
 pub async fn show(
     State(state): State<AppState>,
     _: Operator,
-    AdminPath(id): AdminPath<String>,
-) -> Result<Response, AdminError> {
-    let id = path_id(&id, AdminError::user_not_found)?;
+    OperatorPath(id): OperatorPath<String>,
+) -> Result<Response, OperatorError> {
+    let id: UserId = path_id(&id, OperatorError::user_not_found)?;
     let user = state.dompet.user(id).await?;
     Ok(Json(UserJson::from(&user)).into_response())
 }
@@ -63,10 +64,10 @@ pub async fn show(
 pub async fn add_bank_account(
     State(state): State<AppState>,
     _: Operator,
-    AdminPath(user_id): AdminPath<String>,
-    AdminJson(body): AdminJson<AddBankAccount>,
-) -> Result<Response, AdminError> {
-    let user_id = path_id(&user_id, AdminError::user_not_found)?;
+    OperatorPath(user_id): OperatorPath<String>,
+    OperatorJson(body): OperatorJson<AddBankAccount>,
+) -> Result<Response, OperatorError> {
+    let user_id: UserId = path_id(&user_id, OperatorError::user_not_found)?;
     let new = NewBankAccount {
         bank_name: body.bank_name,
         account_number: body.account_number,

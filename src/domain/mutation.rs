@@ -1,6 +1,10 @@
-//! What moved money, and in which direction.
+//! A ledger mutation: what moved money, in which direction, and the row.
 
 use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use super::{sql_text::sql_text_enum, MutationId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MutationType {
@@ -54,6 +58,22 @@ impl Action {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[error("unknown mutation type {0:?}")]
+pub struct UnknownMutationType(pub String);
+
+impl FromStr for MutationType {
+    type Err = UnknownMutationType;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "Deposit::Credit" => Ok(Self::Credit),
+            "Deposit::Debit" => Ok(Self::Debit),
+            other => Err(UnknownMutationType(other.to_owned())),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
 #[error("unknown action {0:?}")]
 pub struct UnknownAction(pub String);
 
@@ -71,4 +91,22 @@ impl FromStr for Action {
             other => return Err(UnknownAction(other.to_owned())),
         })
     }
+}
+
+sql_text_enum!(MutationType);
+sql_text_enum!(Action);
+
+/// One row of the append-only ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mutation {
+    pub id: MutationId,
+    pub user_id: UserId,
+    pub kind: MutationType,
+    pub action: Action,
+    pub amount: i64,
+    pub initial_balance: i64,
+    pub final_balance: i64,
+    pub transaction_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

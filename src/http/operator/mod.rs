@@ -17,7 +17,7 @@ use axum::{
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use self::error::AdminError;
+pub use self::error::OperatorError;
 use super::AppState;
 
 /// Unknown paths and methods under /internal/v1 fall through to the global
@@ -38,15 +38,15 @@ pub fn router() -> Router<AppState> {
 pub struct Operator;
 
 impl FromRequestParts<AppState> for Operator {
-    type Rejection = AdminError;
+    type Rejection = OperatorError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let expected = state
-            .admin_token_sha256
-            .ok_or_else(AdminError::unauthorized)?;
+            .operator_token_sha256
+            .ok_or_else(OperatorError::unauthorized)?;
         let given = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -54,54 +54,57 @@ impl FromRequestParts<AppState> for Operator {
             .and_then(|v| v.trim().split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token)
-            .ok_or_else(AdminError::unauthorized)?;
+            .ok_or_else(OperatorError::unauthorized)?;
         // Digests have a fixed length, so the comparison time says nothing
         // about the token's length or its first differing byte.
         let given = Sha256::digest(given.trim().as_bytes());
         match bool::from(given.as_slice().ct_eq(&expected)) {
             true => Ok(Self),
-            false => Err(AdminError::unauthorized()),
+            false => Err(OperatorError::unauthorized()),
         }
     }
 }
 
 /// `axum::Json` with the operator error envelope for its rejections.
 #[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(AdminError))]
-pub struct AdminJson<T>(pub T);
+#[from_request(via(axum::Json), rejection(OperatorError))]
+pub struct OperatorJson<T>(pub T);
 
-impl From<JsonRejection> for AdminError {
+impl From<JsonRejection> for OperatorError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection.status() {
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE => AdminError::payload_too_large(),
-            _ => AdminError::invalid(rejection.body_text()),
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE => OperatorError::payload_too_large(),
+            _ => OperatorError::invalid(rejection.body_text()),
         }
     }
 }
 
 /// `axum::extract::Query` with the operator error envelope for its rejections.
 #[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AdminError))]
-pub struct AdminQuery<T>(pub T);
+#[from_request(via(axum::extract::Query), rejection(OperatorError))]
+pub struct OperatorQuery<T>(pub T);
 
-impl From<QueryRejection> for AdminError {
+impl From<QueryRejection> for OperatorError {
     fn from(rejection: QueryRejection) -> Self {
-        AdminError::invalid(rejection.body_text())
+        OperatorError::invalid(rejection.body_text())
     }
 }
 
 /// `axum::extract::Path` with the operator error envelope for its rejections.
 #[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AdminError))]
-pub struct AdminPath<T>(pub T);
+#[from_request(via(axum::extract::Path), rejection(OperatorError))]
+pub struct OperatorPath<T>(pub T);
 
-impl From<PathRejection> for AdminError {
+impl From<PathRejection> for OperatorError {
     fn from(rejection: PathRejection) -> Self {
-        AdminError::invalid(rejection.body_text())
+        OperatorError::invalid(rejection.body_text())
     }
 }
 
 /// A path id: digits naming a row, or nothing that can exist.
-fn path_id(raw: &str, missing: fn() -> AdminError) -> Result<i64, AdminError> {
-    crate::service::parse_id(raw).ok_or_else(missing)
+fn path_id<Id: std::str::FromStr>(
+    raw: &str,
+    missing: fn() -> OperatorError,
+) -> Result<Id, OperatorError> {
+    raw.parse().map_err(|_| missing())
 }
