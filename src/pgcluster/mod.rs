@@ -7,14 +7,14 @@
 //! in order) and is watched by a tiny shell loop that stops it should dompet
 //! die without cleaning up, so no postgres outlives its dompet.
 
+mod binaries;
+mod datadir;
+mod password;
+mod process;
+
 use std::{
     fs,
-    io::{Read, Seek, SeekFrom, Write},
-    net::TcpListener,
-    os::unix::{
-        fs::{chown, OpenOptionsExt},
-        process::CommandExt,
-    },
+    os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     thread::sleep,
@@ -25,8 +25,13 @@ use nix::{
     sys::signal::{kill, Signal},
     unistd::{Pid, User},
 };
-use rand::{distributions::Alphanumeric, Rng};
-use sha2::Digest as _;
+
+pub use self::binaries::find_bin_dir;
+use self::{
+    datadir::{prepare_dir, Owner},
+    password::read_or_create_password,
+    process::{free_port, read_tail, wait_for_exit},
+};
 
 const SUPERUSER: &str = "dompet";
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,12 +71,6 @@ pub enum Lifetime {
     /// A scratch cluster whose directory is deleted when it stops; tuned for
     /// speed (fsync off), for tests.
     Throwaway,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Owner {
-    uid: nix::unistd::Uid,
-    gid: nix::unistd::Gid,
 }
 
 pub struct Cluster {
@@ -252,7 +251,13 @@ impl Cluster {
         }
         let server = command.spawn().map_err(io("starting postgres"))?;
         self.server = Some(server);
-        self.watchdog = match self.spawn_watchdog() {
+        self.watchdog = match process::spawn_watchdog(
+            &self.dir,
+            &self.bin,
+            &self.pgdata,
+            self.lifetime,
+            self.owner,
+        ) {
             Ok(watchdog) => Some(watchdog),
             Err(e) => {
                 tracing::warn!(error = %e, "no watchdog: PostgreSQL may outlive a killed dompet");
@@ -281,35 +286,6 @@ impl Cluster {
         }
     }
 
-    /// Stops the server if this process disappears without calling `stop`
-    /// (a panic, SIGKILL, a test binary that never drops its statics).
-    fn spawn_watchdog(&self) -> std::io::Result<Child> {
-        let script = r#"while [ -d "/proc/$0" ]; do sleep 1; done
-"$1/pg_ctl" stop -D "$2" -m fast -s >/dev/null 2>&1
-[ "$3" = throwaway ] && rm -rf "$4""#;
-        let mut command = Command::new("sh");
-        command
-            .current_dir(&self.dir)
-            .arg("-c")
-            .arg(script)
-            .arg(std::process::id().to_string())
-            .arg(&self.bin)
-            .arg(&self.pgdata)
-            .arg(match self.lifetime {
-                Lifetime::Throwaway => "throwaway",
-                Lifetime::Persistent => "persistent",
-            })
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        if let Some(owner) = self.owner {
-            command.uid(owner.uid.as_raw()).gid(owner.gid.as_raw());
-        }
-        command.spawn()
-    }
-
     fn is_ready(&self, port: u16) -> bool {
         Command::new(self.bin.join("pg_isready"))
             .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
@@ -335,187 +311,4 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// Where `initdb` and `postgres` live: `DOMPET_PG_BIN` when set, else a
-/// PATH directory holding both, else the newest
-/// `/usr/lib/postgresql/<major>/bin` (Debian keeps them off PATH).
-pub fn find_bin_dir() -> Option<PathBuf> {
-    let has_server = |dir: &Path| {
-        ["initdb", "postgres", "pg_ctl", "pg_isready"]
-            .iter()
-            .all(|b| dir.join(b).is_file())
-    };
-    if let Some(dir) = std::env::var_os("DOMPET_PG_BIN").filter(|d| !d.is_empty()) {
-        let dir = PathBuf::from(dir);
-        return has_server(&dir).then_some(dir);
-    }
-    let from_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .find(|dir| has_server(dir));
-    if from_path.is_some() {
-        return from_path;
-    }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let major = e.file_name().to_str()?.parse().ok()?;
-            Some((major, e.path().join("bin")))
-        })
-        .filter(|(_, bin)| has_server(bin))
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, bin)| bin)
-}
-
-/// Creates `root` and returns the directory the cluster will live in: `root`
-/// itself, or — when dompet is root and `postgres` cannot reach `root` (a
-/// checkout under /root, say) — a directory under /var/lib/dompet that `root/data`
-/// links to, so the data still shows under `root`.
-fn prepare_dir(root: &Path, owner: Option<Owner>) -> Result<PathBuf, ClusterError> {
-    let existed = root.exists();
-    fs::create_dir_all(root).map_err(io(format!("creating {}", root.display())))?;
-    let root = fs::canonicalize(root).map_err(io(format!("resolving {}", root.display())))?;
-    let Some(owner) = owner else {
-        return Ok(root);
-    };
-    let own = |path: &Path| {
-        chown(path, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))
-            .map_err(io(format!("giving {} to postgres", path.display())))
-    };
-    // Only a directory made here is handed to postgres: DOMPET_DATA_DIR may
-    // name one that belongs to someone (a home directory, /var/lib).
-    if !existed {
-        own(&root)?;
-    }
-    if reachable_by(&root, owner) {
-        return Ok(root);
-    }
-    let digest = hex::encode(&sha2::Sha256::digest(root.as_os_str().as_encoded_bytes())[..8]);
-    let elsewhere = Path::new(FALLBACK_PARENT).join(format!("dompet-{digest}"));
-    create_private_dir(&elsewhere)?;
-    own(&elsewhere)?;
-    let link = root.join("data");
-    if fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(elsewhere.join("data"), &link)
-            .map_err(io("linking the cluster data"))?;
-    }
-    tracing::info!(
-        dir = %elsewhere.display(),
-        "postgres cannot reach {}; keeping the cluster in {} (linked from {})",
-        root.display(),
-        elsewhere.display(),
-        link.display()
-    );
-    Ok(elsewhere)
-}
-
-/// Where root keeps clusters that `postgres` could not reach in place: not a
-/// world-writable directory, so no other user can plant a link there first.
-const FALLBACK_PARENT: &str = "/var/lib/dompet";
-
-/// Creates `dir` (mode 0700) or accepts it if it is already a real directory
-/// — never a symbolic link, which could point chmod and chown elsewhere.
-fn create_private_dir(dir: &Path) -> Result<(), ClusterError> {
-    use std::os::unix::fs::DirBuilderExt;
-    if let Some(parent) = dir.parent() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(parent)
-            .map_err(io(format!("creating {}", parent.display())))?;
-    }
-    match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let meta =
-                fs::symlink_metadata(dir).map_err(io(format!("inspecting {}", dir.display())))?;
-            if meta.file_type().is_dir() {
-                Ok(())
-            } else {
-                Err(ClusterError::Io {
-                    context: format!("{} exists and is not a directory", dir.display()),
-                    source: e,
-                })
-            }
-        }
-        Err(e) => Err(ClusterError::Io {
-            context: format!("creating {}", dir.display()),
-            source: e,
-        }),
-    }
-}
-
-fn reachable_by(dir: &Path, owner: Owner) -> bool {
-    Command::new("sh")
-        .args(["-c", r#"cd "$0" && test -w ."#])
-        .arg(dir)
-        .current_dir("/")
-        .uid(owner.uid.as_raw())
-        .gid(owner.gid.as_raw())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn read_or_create_password(path: &Path, owner: Option<Owner>) -> Result<String, ClusterError> {
-    if let Ok(existing) = fs::read_to_string(path) {
-        let existing = existing.trim().to_owned();
-        if !existing.is_empty() {
-            return Ok(existing);
-        }
-    }
-    let password: String = rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect();
-    // Created 0600 from the start: never readable by others, even briefly.
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io("writing the cluster password"))?;
-    file.write_all(password.as_bytes())
-        .map_err(io("writing the cluster password"))?;
-    if let Some(owner) = owner {
-        chown(path, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))
-            .map_err(io("giving the cluster password to postgres"))?;
-    }
-    Ok(password)
-}
-
-fn free_port() -> Result<u16, ClusterError> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(io("finding a free port"))?;
-    Ok(listener
-        .local_addr()
-        .map_err(io("finding a free port"))?
-        .port())
-}
-
-fn wait_for_exit(child: &mut Child, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return true;
-        }
-        sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-fn read_tail(path: &Path, from: u64) -> String {
-    let mut text = String::new();
-    if let Ok(mut file) = fs::File::open(path) {
-        let _ = file.seek(SeekFrom::Start(from));
-        let _ = file.read_to_string(&mut text);
-    }
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
 }
