@@ -27,7 +27,7 @@ pub(super) fn spawn_watchdog(
 [ "$3" = throwaway ] && rm -rf "$4""#;
     let mut command = Command::new("sh");
     command
-        .current_dir(&dir)
+        .current_dir(dir)
         .arg("-c")
         .arg(script)
         .arg(std::process::id().to_string())
