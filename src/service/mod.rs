@@ -6,6 +6,7 @@ mod error;
 mod history;
 mod lifecycle;
 mod passwords;
+mod reads;
 pub mod seed;
 mod users;
 mod verify;
@@ -14,6 +15,8 @@ mod withdraw;
 
 use chrono_tz::Tz;
 use sqlx::PgPool;
+
+use crate::database::replicas::Replicas;
 
 pub use error::ServiceError;
 pub use passwords::Passwords;
@@ -59,6 +62,7 @@ pub struct Dompet {
     timezone: Tz,
     withdrawal_fee: i64,
     passwords: Passwords,
+    replicas: Replicas,
 }
 
 impl Dompet {
@@ -68,7 +72,18 @@ impl Dompet {
             timezone,
             withdrawal_fee,
             passwords: Passwords::new(),
+            replicas: Replicas::default(),
         }
+    }
+
+    /// Sends history reads to these streaming replicas (SPEC §8).
+    pub fn with_replicas(mut self, replicas: Replicas) -> Self {
+        self.replicas = replicas;
+        self
+    }
+
+    pub fn replicas(&self) -> &Replicas {
+        &self.replicas
     }
 
     pub fn timezone(&self) -> Tz {

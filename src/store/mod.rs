@@ -11,6 +11,7 @@ pub mod users;
 pub mod verify;
 pub mod wallets;
 pub mod withdrawals;
+pub mod write_marks;
 
 /// After a row was inserted with an explicit id (an import), moves `table`'s
 /// identity sequence past it so the id is never handed out again.
