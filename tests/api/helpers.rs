@@ -6,9 +6,11 @@
 
 mod expected;
 mod ledger;
+mod pair;
 
 pub use expected::*;
 pub use ledger::*;
+pub use pair::*;
 
 use std::{
     net::SocketAddr,

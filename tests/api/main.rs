@@ -8,6 +8,7 @@ mod cli;
 mod foundation;
 mod operator;
 mod public_history;
+mod replication;
 
 mod ledger_lifecycle;
 mod ledger_postings;
