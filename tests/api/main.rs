@@ -5,6 +5,7 @@
 mod helpers;
 
 mod cli;
+mod failover;
 mod foundation;
 mod operator;
 mod public_history;

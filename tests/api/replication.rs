@@ -16,11 +16,17 @@ async fn history_comes_from_the_replica_but_a_user_always_sees_their_own_writes(
     let node_a = Node::with_replicas(pair.primary_pool().await, &replicas, 60).await;
     let node_b = Node::with_replicas(pair.primary_pool().await, &replicas, 60).await;
     let (user, account) = node_a.funded_user(100_000).await;
-    let withdrawal = node_a.withdraw(&user, account, 30_000).await.withdrawal_id();
+    let withdrawal = node_a
+        .withdraw(&user, account, 30_000)
+        .await
+        .withdrawal_id();
     node_a.wait_for_replica("up").await;
     node_b.wait_for_replica("up").await;
     // The replica must have the withdrawal before replay stops.
-    assert_eq!(node_b.withdrawals(&user).await["history"][0]["id"], withdrawal);
+    assert_eq!(
+        node_b.withdrawals(&user).await["history"][0]["id"],
+        withdrawal
+    );
     pair.pause_replay(true).await;
     node_a
         .dompet
@@ -48,13 +54,11 @@ async fn history_comes_from_the_replica_but_a_user_always_sees_their_own_writes(
     pair.pause_replay(false).await;
     let caught_up = wait_until(|| async {
         let mut conn = pair.standby_conn().await;
-        sqlx::query_scalar::<_, bool>(
-            "select state = 'processed' from withdrawals where id = $1",
-        )
-        .bind(withdrawal)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap_or(false)
+        sqlx::query_scalar::<_, bool>("select state = 'processed' from withdrawals where id = $1")
+            .bind(withdrawal)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap_or(false)
     })
     .await;
     assert!(caught_up, "the standby never replayed the processing");
@@ -101,31 +105,61 @@ async fn a_lagging_or_dead_replica_is_skipped_and_taken_back_when_well() {
         .expect("process");
     let (other, _) = node.funded_user(10).await;
     let ready = node.wait_for_replica("lagging").await;
-    assert!(ready["replicas"][0]["lag_ms"].as_u64().unwrap() >= 1_000, "{ready}");
-    assert_eq!((ready["status"].as_str(), ready["primary"].as_str()), (Some("OK"), Some("up")));
+    assert!(
+        ready["replicas"][0]["lag_ms"].as_u64().unwrap() >= 1_000,
+        "{ready}"
+    );
+    assert_eq!(
+        (ready["status"].as_str(), ready["primary"].as_str()),
+        (Some("OK"), Some("up"))
+    );
     // Skipped: the read reflects finance's write, which the replica lacks.
-    assert_eq!(node.withdrawals(&user).await["history"][0]["state"], "processed");
-    assert_eq!(node.mutations(&other).await["history"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        node.withdrawals(&user).await["history"][0]["state"],
+        "processed"
+    );
+    assert_eq!(
+        node.mutations(&other).await["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     // Taken back once it has caught up.
     pair.pause_replay(false).await;
     let ready = node.wait_for_replica("up").await;
-    assert!(ready["replicas"][0]["lag_ms"].as_u64().unwrap() < 1_000, "{ready}");
+    assert!(
+        ready["replicas"][0]["lag_ms"].as_u64().unwrap() < 1_000,
+        "{ready}"
+    );
 
     // Dead: reads go on from the primary, even before a check has noticed.
     let mut pair = pair;
     tokio::task::block_in_place(|| pair.standby.pause_server());
-    assert_eq!(node.withdrawals(&user).await["history"][0]["state"], "processed");
+    assert_eq!(
+        node.withdrawals(&user).await["history"][0]["state"],
+        "processed"
+    );
     let ready = node.wait_for_replica("down").await;
     assert!(ready["replicas"][0]["lag_ms"].is_null(), "{ready}");
     for _ in 0..5 {
-        assert_eq!(node.mutations(&user).await["history"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            node.mutations(&user).await["history"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     // Back: the restarted standby is used again.
     tokio::task::block_in_place(|| pair.standby.restart()).expect("restart the standby");
     node.wait_for_replica("up").await;
-    assert_eq!(node.withdrawals(&user).await["history"][0]["state"], "processed");
+    assert_eq!(
+        node.withdrawals(&user).await["history"][0]["state"],
+        "processed"
+    );
     node.assert_ledger_ok().await;
 }
 
