@@ -59,9 +59,7 @@ impl Database {
 
     async fn connect(config: &Config, migrate: bool) -> Result<Self, DatabaseError> {
         if config.database_url.is_some() {
-            let pool = primary_candidates(config)?
-                .connect(pool_options(config.db_max_connections))
-                .await?;
+            let pool = connect_primary(config).await?;
             if migrate {
                 MIGRATOR.run(&pool).await?;
             }
@@ -90,11 +88,11 @@ impl Database {
     /// database must know the configured zone too.
     async fn check_timezone(&self, config: &Config) -> Result<(), DatabaseError> {
         let zone = config.timezone.name();
-        let mut conn = self.pool.acquire().await?;
-        withdrawals::local_today(&mut conn, zone)
+        let mut tx = self.pool.begin().await?;
+        withdrawals::local_today(&mut tx, zone)
             .await
             .map_err(|source| DatabaseError::UnknownTimezone { zone, source })?;
-        Ok(())
+        Ok(tx.commit().await?)
     }
 
     /// Applies the migrations this binary carries.
@@ -119,6 +117,14 @@ fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+}
+
+/// A pool on the primary `DATABASE_URL` names (the first candidate that
+/// accepts writes), with the configured size and statement cache.
+pub async fn connect_primary(config: &Config) -> Result<PgPool, sqlx::Error> {
+    primary_candidates(config)?
+        .connect(pool_options(config.db_max_connections))
+        .await
 }
 
 /// The servers `DATABASE_URL` names (one, or several candidate primaries

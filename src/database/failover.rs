@@ -68,7 +68,10 @@ impl Candidates {
         tracing::info!(primary = %endpoint(&primary), "connected to the primary");
         pool.after_connect(|conn, _| {
             Box::pin(async move {
-                match write_marks::is_writable(conn).await? {
+                let mut tx = conn.begin().await?;
+                let writable = write_marks::is_writable(&mut tx).await?;
+                tx.commit().await?;
+                match writable {
                     true => Ok(()),
                     false => Err(sqlx::Error::Configuration(
                         "the server is a standby (read-only); waiting for the primary".into(),
@@ -110,9 +113,11 @@ impl Candidates {
 async fn probe(options: &PgConnectOptions) -> bool {
     let probed = tokio::time::timeout(PROBE_TIMEOUT, async {
         let mut conn = options.connect().await?;
-        let writable = write_marks::is_writable(&mut conn).await;
+        let mut tx = conn.begin().await?;
+        let writable = write_marks::is_writable(&mut tx).await?;
+        tx.commit().await?;
         let _ = conn.close().await;
-        writable
+        Ok::<_, sqlx::Error>(writable)
     })
     .await;
     matches!(probed, Ok(Ok(true)))

@@ -163,9 +163,13 @@ impl Replicas {
         read: impl for<'c> Fn(&'c mut PgConnection) -> ReadFuture<'c, T>,
     ) -> Result<T, sqlx::Error> {
         if let Some(replica) = self.pick() {
+            // Every statement runs inside a transaction, so that PgBouncer in
+            // transaction mode keeps each one on one server connection.
             let mark = {
-                let mut conn = primary.acquire().await?;
-                write_marks::find(&mut conn, user_id).await?
+                let mut tx = primary.begin().await?;
+                let mark = write_marks::find(&mut tx, user_id).await?;
+                tx.commit().await?;
+                mark
             };
             match replica.try_read(user_id, mark.as_deref(), &read).await {
                 Ok(Some(rows)) => return Ok(rows),
@@ -175,8 +179,10 @@ impl Replicas {
                 Err(error) => replica.failed(&error),
             }
         }
-        let mut conn = primary.acquire().await?;
-        read(&mut conn).await
+        let mut tx = primary.begin().await?;
+        let rows = read(&mut tx).await?;
+        tx.commit().await?;
+        Ok(rows)
     }
 
     /// The next replica that is up, round robin.
@@ -208,8 +214,9 @@ impl Replicas {
     /// Samples the primary's WAL position, then measures every replica.
     pub async fn check_once(&self, primary: &PgPool) {
         let sampled = tokio::time::timeout(REPLICA_TIMEOUT, async {
-            let mut conn = primary.acquire().await?;
-            write_marks::primary_position(&mut conn).await
+            let mut tx = primary.begin().await?;
+            let position = write_marks::primary_position(&mut tx).await?;
+            tx.commit().await.map(|()| position)
         })
         .await;
         if let Ok(Ok(position)) = sampled {
@@ -298,8 +305,9 @@ impl Replica {
     /// How far the replica has replayed; `None` when it is no standby.
     async fn position(&self) -> Result<Option<i64>, sqlx::Error> {
         let checked = tokio::time::timeout(REPLICA_TIMEOUT, async {
-            let mut conn = self.pool.acquire().await?;
-            write_marks::replica_position(&mut conn).await
+            let mut tx = self.pool.begin().await?;
+            let position = write_marks::replica_position(&mut tx).await?;
+            tx.commit().await.map(|()| position)
         })
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)??;
@@ -313,14 +321,17 @@ impl Replica {
         mark: Option<&str>,
         read: &impl for<'c> Fn(&'c mut PgConnection) -> ReadFuture<'c, T>,
     ) -> Result<Option<T>, sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
+        let mut tx = self.pool.begin().await?;
         if let Some(lsn) = mark {
             // Replay only moves forward, so what this statement sees, the
             // read below sees too.
-            if !write_marks::replayed(&mut conn, user_id, lsn).await? {
+            if !write_marks::replayed(&mut tx, user_id, lsn).await? {
+                tx.commit().await?;
                 return Ok(None);
             }
         }
-        read(&mut conn).await.map(Some)
+        let rows = read(&mut tx).await?;
+        tx.commit().await?;
+        Ok(Some(rows))
     }
 }

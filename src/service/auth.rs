@@ -18,8 +18,11 @@ impl Dompet {
         let id = user_id.parse::<UserId>().ok();
         let stored = match id {
             Some(id) => {
-                let mut conn = self.pool.acquire().await?;
-                users::token_digest(&mut conn, id).await?
+                // Statements run in transactions: see `reads` (PgBouncer).
+                let mut tx = self.pool.begin().await?;
+                let digest = users::token_digest(&mut tx, id).await?;
+                tx.commit().await?;
+                digest
             }
             None => None,
         };

@@ -96,8 +96,10 @@ impl Dompet {
 
     /// Whether the database answers.
     pub async fn ready(&self) -> bool {
-        match self.pool.acquire().await {
-            Ok(mut conn) => crate::store::health::ping(&mut conn).await.is_ok(),
+        match self.pool.begin().await {
+            Ok(mut tx) => {
+                crate::store::health::ping(&mut tx).await.is_ok() && tx.commit().await.is_ok()
+            }
             Err(_) => false,
         }
     }

@@ -126,10 +126,10 @@ impl Dompet {
     }
 
     pub async fn user(&self, id: UserId) -> Result<User, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        users::find(&mut conn, id)
-            .await?
-            .ok_or(ServiceError::UserNotFound)
+        let mut tx = self.pool.begin().await?;
+        let user = users::find(&mut tx, id).await?;
+        tx.commit().await?;
+        user.ok_or(ServiceError::UserNotFound)
     }
 
     pub async fn add_bank_account(
@@ -153,7 +153,7 @@ impl Dompet {
                 "id must be between 1 and 4611686018427387903".into(),
             ));
         }
-        let mut conn = self.pool.acquire().await?;
+        let mut tx = self.pool.begin().await?;
         let account = bank_accounts::NewBankAccount {
             id: new.id,
             user_id,
@@ -161,14 +161,16 @@ impl Dompet {
             account_number: &new.account_number,
             account_name: &new.account_name,
         };
-        bank_accounts::insert(&mut conn, account).await.map_err(
-            |e| match store::violated_constraint(&e) {
+        let account = bank_accounts::insert(&mut tx, account).await.map_err(|e| {
+            match store::violated_constraint(&e) {
                 Some("bank_accounts_user_id_fkey") => ServiceError::UserNotFound,
                 Some("bank_accounts_pkey") => {
                     ServiceError::Conflict("a bank account with this id already exists".into())
                 }
                 _ => e.into(),
-            },
-        )
+            }
+        })?;
+        tx.commit().await?;
+        Ok(account)
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod failover;
 mod foundation;
 mod operator;
+mod pgbouncer;
 mod public_history;
 mod replication;
 
