@@ -4,6 +4,8 @@
 pub enum ServiceError {
     #[error("user not found")]
     UserNotFound,
+    #[error("token not found")]
+    TokenNotFound,
     #[error("withdrawal not found")]
     WithdrawalNotFound,
     #[error("the withdrawal is {0}, not pending")]

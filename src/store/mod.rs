@@ -4,8 +4,10 @@
 pub mod attempts;
 pub mod bank_accounts;
 pub mod idempotency;
+pub mod login_throttle;
 pub mod mutations;
 pub mod seed;
+pub mod tokens;
 pub mod users;
 pub mod verify;
 pub mod wallets;

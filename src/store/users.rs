@@ -1,4 +1,4 @@
-//! `users`: identities, password hashes and API token digests.
+//! `users`: identities, display names and password hashes.
 
 use sqlx::PgConnection;
 
@@ -16,20 +16,21 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
-    pub token_sha256: &'a [u8],
+    /// The display name; `None` shows the username.
+    pub name: Option<&'a str>,
 }
 
 /// Inserts a user, taking the given id (an import) or the next one.
 pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<i64, sqlx::Error> {
     let id = sqlx::query_scalar!(
-        r#"insert into users (id, username, email, password_hash, token_sha256)
+        r#"insert into users (id, username, email, password_hash, name)
            values (coalesce($1, nextval(pg_get_serial_sequence('users', 'id'))), $2, $3, $4, $5)
            returning id"#,
         user.id,
         user.username,
         user.email,
         user.password_hash,
-        user.token_sha256,
+        user.name,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -51,15 +52,6 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<UserRow>, s
     .await
 }
 
-pub async fn token_digest(
-    conn: &mut PgConnection,
-    id: i64,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    sqlx::query_scalar!("select token_sha256 from users where id = $1", id)
-        .fetch_optional(conn)
-        .await
-}
-
 pub async fn password_hash(
     conn: &mut PgConnection,
     id: i64,
@@ -73,4 +65,79 @@ pub async fn count(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(r#"select count(*) as "count!" from users"#)
         .fetch_one(conn)
         .await
+}
+
+/// Whom a login name names, with the hash to check the password against.
+#[derive(Debug, Clone)]
+pub struct LoginCandidate {
+    pub id: i64,
+    pub password_hash: String,
+}
+
+/// The user whose username is `login`, else the one whose email is `login`
+/// without regard to case (both unique, so at most one of each).
+pub async fn find_for_login(
+    conn: &mut PgConnection,
+    login: &str,
+) -> Result<Option<LoginCandidate>, sqlx::Error> {
+    sqlx::query_as!(
+        LoginCandidate,
+        r#"select id, password_hash from users
+           where username = $1 or lower(email) = lower($1)
+           order by username = $1 desc
+           limit 1"#,
+        login
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// What a login answers with.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub id: i64,
+    pub user_name: String,
+    pub email: String,
+    pub omnikey: String,
+    pub password_hash: String,
+}
+
+/// Locks the user's row until the transaction ends (serialising its logins
+/// and password changes) and reads its profile. `no key update` leaves the
+/// key-share locks of foreign keys alone, so wallet moves never wait here.
+pub async fn lock_profile(conn: &mut PgConnection, id: i64) -> Result<Option<Profile>, sqlx::Error> {
+    sqlx::query_as!(
+        Profile,
+        r#"select id, coalesce(name, username) as "user_name!", email, omnikey, password_hash
+           from users where id = $1 for no key update"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The login names of the user whose password was replaced, or `None` when
+/// there is no such user.
+pub async fn set_password_hash(
+    conn: &mut PgConnection,
+    id: i64,
+    password_hash: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let names = sqlx::query!(
+        "update users set password_hash = $2 where id = $1 returning username, email",
+        id,
+        password_hash
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(names.map(|n| (n.username, n.email)))
+}
+
+pub async fn exists(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from users where id = $1) as "exists!""#,
+        id
+    )
+    .fetch_one(conn)
+    .await
 }

@@ -358,6 +358,7 @@ impl TestApp {
                 password: PASSWORD.to_owned(),
                 id: None,
                 token: None,
+                name: None,
             })
             .await
             .expect("create user");

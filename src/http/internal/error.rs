@@ -49,6 +49,10 @@ impl AdminError {
         ServiceError::UserNotFound.into()
     }
 
+    pub fn token_not_found() -> Self {
+        ServiceError::TokenNotFound.into()
+    }
+
     pub fn withdrawal_not_found() -> Self {
         ServiceError::WithdrawalNotFound.into()
     }
@@ -59,6 +63,7 @@ impl From<ServiceError> for AdminError {
         let message = err.to_string();
         let (status, code) = match &err {
             ServiceError::UserNotFound => (StatusCode::NOT_FOUND, "user_not_found"),
+            ServiceError::TokenNotFound => (StatusCode::NOT_FOUND, "token_not_found"),
             ServiceError::WithdrawalNotFound => (StatusCode::NOT_FOUND, "withdrawal_not_found"),
             ServiceError::NotPending(_) => (StatusCode::CONFLICT, "withdrawal_not_pending"),
             ServiceError::InsufficientBalance { .. } => {
