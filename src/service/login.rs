@@ -217,7 +217,10 @@ mod tests {
 
     #[test]
     fn login_names_are_counted_without_regard_to_case() {
-        assert_eq!(login_key("Demo@Dompet.Invalid"), login_key("demo@dompet.invalid"));
+        assert_eq!(
+            login_key("Demo@Dompet.Invalid"),
+            login_key("demo@dompet.invalid")
+        );
         assert_ne!(login_key("demo"), login_key("demo2"));
         assert_eq!(login_key("x").len(), 32);
     }

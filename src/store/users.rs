@@ -105,7 +105,10 @@ pub struct Profile {
 /// Locks the user's row until the transaction ends (serialising its logins
 /// and password changes) and reads its profile. `no key update` leaves the
 /// key-share locks of foreign keys alone, so wallet moves never wait here.
-pub async fn lock_profile(conn: &mut PgConnection, id: i64) -> Result<Option<Profile>, sqlx::Error> {
+pub async fn lock_profile(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<Profile>, sqlx::Error> {
     sqlx::query_as!(
         Profile,
         r#"select id, coalesce(name, username) as "user_name!", email, omnikey, password_hash

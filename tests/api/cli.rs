@@ -13,17 +13,17 @@ use crate::{
 
 /// How a `dompet` run ended.
 #[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Run {
     /// Exit 0, and stdout (pretty JSON) equal to `compact` once its layout
     /// whitespace is gone; key order counts.
     #[track_caller]
-    fn assert_json(&self, compact: &str) {
+    pub(crate) fn assert_json(&self, compact: &str) {
         assert_eq!(
             (self.code, without_layout(&self.stdout).as_str()),
             (Some(0), compact),
@@ -35,7 +35,7 @@ impl Run {
     /// An operator error: `code`, nothing on stdout and exactly this
     /// `error: …` line on stderr.
     #[track_caller]
-    fn assert_error(&self, code: i32, line: &str) {
+    pub(crate) fn assert_error(&self, code: i32, line: &str) {
         assert_eq!(self.code, Some(code), "{self:#?}");
         assert_eq!(self.stdout, "", "{self:#?}");
         assert!(
@@ -71,7 +71,7 @@ fn without_layout(json: &str) -> String {
 
 /// Runs `dompet args…` in an empty directory (no stray .env) with only
 /// PATH, `DATABASE_URL` and `env` in its environment.
-async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Run {
+pub(crate) async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let url = url.map(str::to_owned);
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     let env: Vec<(String, String)> = env
@@ -102,11 +102,11 @@ async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> 
     .expect("dompet thread")
 }
 
-async fn dompet(app: &TestApp, args: &[&str]) -> Run {
+pub(crate) async fn dompet(app: &TestApp, args: &[&str]) -> Run {
     dompet_with(Some(&app.db.url()), args, &[]).await
 }
 
-fn json_of(run: &Run) -> serde_json::Value {
+pub(crate) fn json_of(run: &Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {run:#?}"))
 }

@@ -227,8 +227,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(TestDb::create().await, customize).await
+}
+
+/// The app on a database the test prepared (migrated here to the latest).
+pub async fn spawn_app_on(db: TestDb, customize: impl FnOnce(&mut Config)) -> TestApp {
     init_test_tracing();
-    let db = TestDb::create().await;
     let pool = db.pool(30).await;
     MIGRATOR
         .run(&pool)

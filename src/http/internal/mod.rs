@@ -28,7 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/users", post(users::create))
         .route("/users/{id}", get(users::show))
         .route("/users/{id}/bank_accounts", post(users::add_bank_account))
-        .route("/users/{id}/tokens", get(tokens::list).delete(tokens::revoke_all))
+        .route(
+            "/users/{id}/tokens",
+            get(tokens::list).delete(tokens::revoke_all),
+        )
         .route("/users/{id}/tokens/{token_id}", delete(tokens::revoke))
         .route("/users/{id}/password", post(tokens::set_password))
         .route("/mutations", post(money::post_mutation))
