@@ -8,7 +8,10 @@ use super::{
     tokens::{generate_token, issue_in_tx},
     Dompet, ServiceError,
 };
-use crate::store::{login_throttle, users};
+use crate::{
+    domain::UserId,
+    store::{login_throttle, users},
+};
 
 /// Failed logins of one name within the window that lock it out.
 const THROTTLE_FAILURES: i64 = 5;
@@ -44,7 +47,7 @@ impl std::fmt::Debug for Credentials {
 /// A successful login: who, and the new token (shown only here).
 #[derive(Clone)]
 pub struct Session {
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The display name, or the username when none is set.
     pub user_name: String,
     pub email: String,
@@ -152,7 +155,7 @@ impl Dompet {
         login_throttle::reset(&mut tx, key).await?;
         issue_in_tx(&mut tx, profile.id, &token).await?;
         tx.commit().await?;
-        tracing::info!(user_id = profile.id, "logged in; token issued");
+        tracing::info!(user_id = %profile.id, "logged in; token issued");
         Ok(LoginOutcome::LoggedIn(Session {
             user_id: profile.id,
             user_name: profile.user_name,

@@ -1,38 +1,22 @@
 //! API tokens: one per login (device), at most ten per user, listed and
 //! revoked by operators; a password reset revokes them all.
 
-use chrono::{DateTime, Utc};
 use rand::{distributions::Alphanumeric, Rng};
 use sqlx::PgConnection;
 
 use super::{auth::token_digest, login::login_key, users::check_password, Dompet, ServiceError};
-use crate::store::{login_throttle, tokens, users};
+use crate::{
+    domain::{Token, TokenId, UserId},
+    store::{login_throttle, tokens, users},
+};
 
 /// A user holds at most this many tokens; a new one revokes the oldest.
 pub const MAX_TOKENS_PER_USER: i64 = 10;
 
-/// A token as operators see it: never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
-    pub id: i64,
-    pub user_id: i64,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<tokens::TokenRow> for Token {
-    fn from(row: tokens::TokenRow) -> Self {
-        Self {
-            id: row.id,
-            user_id: row.user_id,
-            created_at: row.created_at,
-        }
-    }
-}
-
 /// How many tokens an operator action revoked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Revoked {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub revoked: u64,
 }
 
@@ -49,30 +33,33 @@ pub(super) fn generate_token(len: usize) -> String {
 /// caller holds the user's row lock (or has just inserted the user).
 pub(super) async fn issue_in_tx(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     token: &str,
 ) -> Result<(), ServiceError> {
     tokens::insert(conn, user_id, &token_digest(token)).await?;
     let revoked = tokens::keep_newest(conn, user_id, MAX_TOKENS_PER_USER).await?;
     if revoked > 0 {
-        tracing::info!(user_id, revoked, "oldest tokens revoked to make room");
+        tracing::info!(%user_id, revoked, "oldest tokens revoked to make room");
     }
     Ok(())
 }
 
 impl Dompet {
     /// The user's tokens, oldest first.
-    pub async fn tokens(&self, user_id: i64) -> Result<Vec<Token>, ServiceError> {
+    pub async fn tokens(&self, user_id: UserId) -> Result<Vec<Token>, ServiceError> {
         let mut conn = self.pool.acquire().await?;
         if !users::exists(&mut conn, user_id).await? {
             return Err(ServiceError::UserNotFound);
         }
-        let rows = tokens::list(&mut conn, user_id).await?;
-        Ok(rows.into_iter().map(Token::from).collect())
+        Ok(tokens::list(&mut conn, user_id).await?)
     }
 
-    #[tracing::instrument(name = "service.revoke_token", skip_all, fields(user_id, token_id))]
-    pub async fn revoke_token(&self, user_id: i64, token_id: i64) -> Result<Revoked, ServiceError> {
+    #[tracing::instrument(name = "service.revoke_token", skip_all, fields(%user_id, %token_id))]
+    pub async fn revoke_token(
+        &self,
+        user_id: UserId,
+        token_id: TokenId,
+    ) -> Result<Revoked, ServiceError> {
         let mut conn = self.pool.acquire().await?;
         if !users::exists(&mut conn, user_id).await? {
             return Err(ServiceError::UserNotFound);
@@ -87,8 +74,8 @@ impl Dompet {
         })
     }
 
-    #[tracing::instrument(name = "service.revoke_tokens", skip_all, fields(user_id))]
-    pub async fn revoke_tokens(&self, user_id: i64) -> Result<Revoked, ServiceError> {
+    #[tracing::instrument(name = "service.revoke_tokens", skip_all, fields(%user_id))]
+    pub async fn revoke_tokens(&self, user_id: UserId) -> Result<Revoked, ServiceError> {
         let mut conn = self.pool.acquire().await?;
         if !users::exists(&mut conn, user_id).await? {
             return Err(ServiceError::UserNotFound);
@@ -102,10 +89,10 @@ impl Dompet {
     /// transaction: no device stays signed in on the old password. The
     /// user's login names start afresh on the throttle, so the new password
     /// works at once.
-    #[tracing::instrument(name = "service.set_password", skip_all, fields(user_id))]
+    #[tracing::instrument(name = "service.set_password", skip_all, fields(%user_id))]
     pub async fn set_password(
         &self,
-        user_id: i64,
+        user_id: UserId,
         password: String,
     ) -> Result<Revoked, ServiceError> {
         check_password(&password)?;

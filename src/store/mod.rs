@@ -3,6 +3,7 @@
 
 pub mod attempts;
 pub mod bank_accounts;
+pub mod health;
 pub mod idempotency;
 pub mod login_throttle;
 pub mod mutations;

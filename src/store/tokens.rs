@@ -1,23 +1,18 @@
 //! `tokens`: a user's API tokens (one per device), as SHA-256 digests only.
 
-use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub created_at: DateTime<Utc>,
-}
+use crate::domain::{Token, TokenId, UserId};
 
 pub async fn insert(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     token_sha256: &[u8],
-) -> Result<i64, sqlx::Error> {
+) -> Result<TokenId, sqlx::Error> {
     sqlx::query_scalar!(
-        "insert into tokens (user_id, token_sha256) values ($1, $2) returning id",
-        user_id,
+        r#"insert into tokens (user_id, token_sha256) values ($1, $2)
+           returning id as "id: TokenId""#,
+        user_id.get(),
         token_sha256
     )
     .fetch_one(conn)
@@ -29,13 +24,13 @@ pub async fn insert(
 /// guesser cannot steer, so its timing says nothing about any token.
 pub async fn find_digest(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     token_sha256: &[u8],
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
     sqlx::query_scalar!(
         "select token_sha256 from tokens where token_sha256 = $1 and user_id = $2",
         token_sha256,
-        user_id
+        user_id.get()
     )
     .fetch_optional(conn)
     .await
@@ -46,7 +41,7 @@ pub async fn find_digest(
 /// each keep their own ten.
 pub async fn keep_newest(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     keep: i64,
 ) -> Result<u64, sqlx::Error> {
     let deleted = sqlx::query!(
@@ -54,7 +49,7 @@ pub async fn keep_newest(
            where user_id = $1
              and id < (select id from tokens where user_id = $1
                        order by id desc offset $2 limit 1)"#,
-        user_id,
+        user_id.get(),
         // The oldest token kept is the `keep`-th newest.
         keep - 1
     )
@@ -64,11 +59,12 @@ pub async fn keep_newest(
 }
 
 /// The user's tokens, oldest first.
-pub async fn list(conn: &mut PgConnection, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
+pub async fn list(conn: &mut PgConnection, user_id: UserId) -> Result<Vec<Token>, sqlx::Error> {
     sqlx::query_as!(
-        TokenRow,
-        "select id, user_id, created_at from tokens where user_id = $1 order by id",
-        user_id
+        Token,
+        r#"select id as "id: TokenId", user_id as "user_id: UserId", created_at
+           from tokens where user_id = $1 order by id"#,
+        user_id.get()
     )
     .fetch_all(conn)
     .await
@@ -77,13 +73,13 @@ pub async fn list(conn: &mut PgConnection, user_id: i64) -> Result<Vec<TokenRow>
 /// Deletes one token of the user; false when the user has no such token.
 pub async fn delete(
     conn: &mut PgConnection,
-    user_id: i64,
-    token_id: i64,
+    user_id: UserId,
+    token_id: TokenId,
 ) -> Result<bool, sqlx::Error> {
     let deleted = sqlx::query!(
         "delete from tokens where id = $1 and user_id = $2",
-        token_id,
-        user_id
+        token_id.get(),
+        user_id.get()
     )
     .execute(conn)
     .await?;
@@ -91,8 +87,8 @@ pub async fn delete(
 }
 
 /// Deletes every token of the user; returns how many there were.
-pub async fn delete_all(conn: &mut PgConnection, user_id: i64) -> Result<u64, sqlx::Error> {
-    let deleted = sqlx::query!("delete from tokens where user_id = $1", user_id)
+pub async fn delete_all(conn: &mut PgConnection, user_id: UserId) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query!("delete from tokens where user_id = $1", user_id.get())
         .execute(conn)
         .await?;
     Ok(deleted.rows_affected())

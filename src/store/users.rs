@@ -2,17 +2,10 @@
 
 use sqlx::PgConnection;
 
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub deposit_id: i64,
-    pub balance: i64,
-}
+use crate::domain::{User, UserId, WalletId};
 
 pub struct NewUser<'a> {
-    pub id: Option<i64>,
+    pub id: Option<UserId>,
     pub username: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
@@ -21,12 +14,12 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a user, taking the given id (an import) or the next one.
-pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<UserId, sqlx::Error> {
     let id = sqlx::query_scalar!(
         r#"insert into users (id, username, email, password_hash, name)
            values (coalesce($1, nextval(pg_get_serial_sequence('users', 'id'))), $2, $3, $4, $5)
-           returning id"#,
-        user.id,
+           returning id as "id: UserId""#,
+        user.id.map(UserId::get),
         user.username,
         user.email,
         user.password_hash,
@@ -35,42 +28,46 @@ pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<i64, s
     .fetch_one(&mut *conn)
     .await?;
     if user.id.is_some() {
-        super::bump_identity_past(conn, "users", id).await?;
+        super::bump_identity_past(conn, "users", id.get()).await?;
     }
     Ok(id)
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find(conn: &mut PgConnection, id: UserId) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
-        UserRow,
-        r#"select u.id, u.username, u.email, d.id as deposit_id, d.balance
+        User,
+        r#"select u.id as "id: UserId", u.username, u.email,
+                  d.id as "deposit_id: WalletId", d.balance
            from users u join deposits d on d.user_id = u.id
            where u.id = $1"#,
-        id
+        id.get()
     )
     .fetch_optional(conn)
     .await
 }
 
-pub async fn password_hash(
-    conn: &mut PgConnection,
-    id: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("select password_hash from users where id = $1", id)
-        .fetch_optional(conn)
-        .await
+pub async fn exists(conn: &mut PgConnection, id: UserId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from users where id = $1) as "exists!""#,
+        id.get()
+    )
+    .fetch_one(conn)
+    .await
 }
 
-pub async fn count(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(r#"select count(*) as "count!" from users"#)
-        .fetch_one(conn)
+pub async fn password_hash(
+    conn: &mut PgConnection,
+    id: UserId,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("select password_hash from users where id = $1", id.get())
+        .fetch_optional(conn)
         .await
 }
 
 /// Whom a login name names, with the hash to check the password against.
 #[derive(Debug, Clone)]
 pub struct LoginCandidate {
-    pub id: i64,
+    pub id: UserId,
     pub password_hash: String,
 }
 
@@ -82,7 +79,7 @@ pub async fn find_for_login(
 ) -> Result<Option<LoginCandidate>, sqlx::Error> {
     sqlx::query_as!(
         LoginCandidate,
-        r#"select id, password_hash from users
+        r#"select id as "id: UserId", password_hash from users
            where username = $1 or lower(email) = lower($1)
            order by username = $1 desc
            limit 1"#,
@@ -92,10 +89,10 @@ pub async fn find_for_login(
     .await
 }
 
-/// What a login answers with.
+/// What a login answers with, and the hash it was verified against.
 #[derive(Debug, Clone)]
-pub struct Profile {
-    pub id: i64,
+pub struct LoginProfile {
+    pub id: UserId,
     pub user_name: String,
     pub email: String,
     pub omnikey: String,
@@ -107,13 +104,14 @@ pub struct Profile {
 /// key-share locks of foreign keys alone, so wallet moves never wait here.
 pub async fn lock_profile(
     conn: &mut PgConnection,
-    id: i64,
-) -> Result<Option<Profile>, sqlx::Error> {
+    id: UserId,
+) -> Result<Option<LoginProfile>, sqlx::Error> {
     sqlx::query_as!(
-        Profile,
-        r#"select id, coalesce(name, username) as "user_name!", email, omnikey, password_hash
+        LoginProfile,
+        r#"select id as "id: UserId", coalesce(name, username) as "user_name!", email, omnikey,
+                  password_hash
            from users where id = $1 for no key update"#,
-        id
+        id.get()
     )
     .fetch_optional(conn)
     .await
@@ -123,24 +121,15 @@ pub async fn lock_profile(
 /// there is no such user.
 pub async fn set_password_hash(
     conn: &mut PgConnection,
-    id: i64,
+    id: UserId,
     password_hash: &str,
 ) -> Result<Option<(String, String)>, sqlx::Error> {
     let names = sqlx::query!(
         "update users set password_hash = $2 where id = $1 returning username, email",
-        id,
+        id.get(),
         password_hash
     )
     .fetch_optional(conn)
     .await?;
     Ok(names.map(|n| (n.username, n.email)))
-}
-
-pub async fn exists(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select exists(select 1 from users where id = $1) as "exists!""#,
-        id
-    )
-    .fetch_one(conn)
-    .await
 }

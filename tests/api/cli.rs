@@ -1,115 +1,10 @@
 //! The command line: `dompet user|bank-account|mutation|withdrawal|ledger|migrate`
 //! run as a child process against the test's database (SPEC §3).
 
-use std::process::Command;
-
-use crate::{
-    helpers::{spawn_app, TestApp, TestDb, TestUser},
-    ledger::{
-        mutation_stamps, plant_broken_chain, report, scene, user_with_withdrawal,
-        withdrawal_list_json, withdrawal_row,
-    },
+use crate::helpers::{
+    dompet, dompet_with, json_of, mutation_stamps, plant_broken_chain, report, scene, spawn_app,
+    withdrawal_list_json, withdrawal_row, without_layout, TestApp, TestDb, TestUser,
 };
-
-/// How a `dompet` run ended.
-#[derive(Debug)]
-pub(crate) struct Run {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// Exit 0, and stdout (pretty JSON) equal to `compact` once its layout
-    /// whitespace is gone; key order counts.
-    #[track_caller]
-    pub(crate) fn assert_json(&self, compact: &str) {
-        assert_eq!(
-            (self.code, without_layout(&self.stdout).as_str()),
-            (Some(0), compact),
-            "stderr: {}",
-            self.stderr
-        );
-    }
-
-    /// An operator error: `code`, nothing on stdout and exactly this
-    /// `error: …` line on stderr.
-    #[track_caller]
-    pub(crate) fn assert_error(&self, code: i32, line: &str) {
-        assert_eq!(self.code, Some(code), "{self:#?}");
-        assert_eq!(self.stdout, "", "{self:#?}");
-        assert!(
-            self.stderr.lines().any(|l| l == line),
-            "no line {line:?} in stderr:\n{}",
-            self.stderr
-        );
-    }
-}
-
-/// JSON text with the whitespace outside strings removed.
-fn without_layout(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    let (mut in_string, mut escaped) = (false, false);
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-            out.push(c);
-        } else if !c.is_whitespace() {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Runs `dompet args…` in an empty directory (no stray .env) with only
-/// PATH, `DATABASE_URL` and `env` in its environment.
-pub(crate) async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let url = url.map(str::to_owned);
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_dompet"));
-        command
-            .args(&args)
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("NO_COLOR", "1")
-            .envs(env);
-        if let Some(url) = url {
-            command.env("DATABASE_URL", url);
-        }
-        let output = command.output().expect("run dompet");
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        }
-    })
-    .await
-    .expect("dompet thread")
-}
-
-pub(crate) async fn dompet(app: &TestApp, args: &[&str]) -> Run {
-    dompet_with(Some(&app.db.url()), args, &[]).await
-}
-
-pub(crate) fn json_of(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {run:#?}"))
-}
 
 async fn rows(app: &TestApp) -> (i64, i64, i64, (i64, i64, i64, i64)) {
     let count = |table: &'static str| {
@@ -309,8 +204,8 @@ async fn an_operator_imports_a_user_with_its_id_and_token_and_a_password_from_th
 async fn an_operator_lists_processes_and_cancels_withdrawals_made_on_the_public_api() {
     // Arrange
     let app = spawn_app().await;
-    let (_, first) = user_with_withdrawal(&app, 10_000, 1_000).await;
-    let (bob, second) = user_with_withdrawal(&app, 20_000, 2_000).await;
+    let (_, first) = app.user_with_withdrawal(10_000, 1_000).await;
+    let (bob, second) = app.user_with_withdrawal(20_000, 2_000).await;
 
     // Act / Assert: the queue, oldest first, and a page of it.
     dompet(&app, &["withdrawal", "list"])

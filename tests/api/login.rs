@@ -8,93 +8,10 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, Answer, TestApp, TestUser, PASSWORD};
-
-pub const INVALID: &str = r#"{"status":"ERROR","user_id":null,"user_name":null,"confirmed":false,"token":null,"email":null,"omnikey":null,"message":"Username atau password tidak valid"}"#;
-pub const THROTTLED: &str = r#"{"status":"ERROR","user_id":null,"user_name":null,"confirmed":false,"token":null,"email":null,"omnikey":null,"message":"Terlalu banyak percobaan login. Coba lagi nanti."}"#;
-const UNAUTHORIZED: &str = r#"{"status":"ERROR","message":"Autentikasi gagal."}"#;
-const EMPTY_HISTORY: &str = r#"{"status":"OK","history":[],"message":null}"#;
-
-/// What the users table holds about a user, for building expected bodies.
-pub struct Profile {
-    pub username: String,
-    pub email: String,
-    pub omnikey: String,
-}
-
-impl TestApp {
-    /// `POST /v2/authenticate.json` with Basic `login:password`.
-    pub async fn login(&self, login: &str, password: &str) -> Answer {
-        self.send(
-            self.request(Method::POST, "/v2/authenticate.json")
-                .basic_auth(login, Some(password)),
-        )
-        .await
-    }
-
-    /// `POST /v2/authenticate.json` with this Authorization header, if any.
-    pub async fn login_with_header(&self, authorization: Option<&str>) -> Answer {
-        let mut request = self.request(Method::POST, "/v2/authenticate.json");
-        if let Some(value) = authorization {
-            request = request.header("authorization", value);
-        }
-        self.send(request).await
-    }
-
-    /// Logs in and returns the new token; fails the test on a refusal.
-    pub async fn login_token(&self, login: &str, password: &str) -> String {
-        let answer = self.login(login, password).await;
-        assert_eq!(answer.json()["status"], "OK", "{}", answer.body);
-        answer.json()["token"].as_str().expect("token").to_owned()
-    }
-
-    pub async fn profile(&self, user_id: i64) -> Profile {
-        let (username, email, omnikey): (String, String, String) =
-            sqlx::query_as("select username, email, omnikey from users where id = $1")
-                .bind(user_id)
-                .fetch_one(&self.pool)
-                .await
-                .expect("user row");
-        Profile {
-            username,
-            email,
-            omnikey,
-        }
-    }
-
-    /// Whether `token` opens the user's mutation history (200) or not (401).
-    pub async fn token_works(&self, user_id: i64, token: &str) -> bool {
-        let answer = self
-            .send(
-                self.request(Method::GET, "/v1/dompet/history/mutations.json")
-                    .basic_auth(user_id, Some(token)),
-            )
-            .await;
-        match answer.status.as_u16() {
-            200 => true,
-            401 => {
-                assert_eq!(answer.body, UNAUTHORIZED);
-                false
-            }
-            _ => panic!("unexpected answer {answer:?}"),
-        }
-    }
-
-    pub async fn token_count(&self, user_id: i64) -> i64 {
-        sqlx::query_scalar("select count(*) from tokens where user_id = $1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await
-            .expect("count tokens")
-    }
-}
-
-/// The success body of SPEC §5.1 for this user, name and token.
-fn logged_in(user_id: i64, user_name: &str, token: &str, email: &str, omnikey: &str) -> String {
-    format!(
-        r#"{{"status":"OK","user_id":"{user_id}","user_name":"{user_name}","confirmed":true,"token":"{token}","email":"{email}","omnikey":"{omnikey}","message":null}}"#
-    )
-}
+use crate::helpers::{
+    logged_in, spawn_app, Answer, TestUser, EMPTY_HISTORY, LOGIN_INVALID, NOT_ALLOWED,
+    USER_PASSWORD,
+};
 
 fn is_login_token(token: &str) -> bool {
     token.len() == 20 && token.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -108,7 +25,7 @@ async fn a_login_answers_the_documented_body_with_a_new_token_that_works_on_ever
     let profile = app.profile(user.id).await;
 
     // Act
-    let answer = app.login(&profile.username, PASSWORD).await;
+    let answer = app.login(&profile.username, USER_PASSWORD).await;
 
     // Assert: the exact body, keys in order, user_id a string.
     let token = answer.json()["token"]
@@ -139,7 +56,7 @@ async fn a_login_answers_the_documented_body_with_a_new_token_that_works_on_ever
     app.withdrawals(&device, "")
         .await
         .assert(200, EMPTY_HISTORY);
-    let withdraw = app.withdraw(&device, 1_000, account, PASSWORD).await;
+    let withdraw = app.withdraw(&device, 1_000, account, USER_PASSWORD).await;
     assert_eq!(withdraw.json()["status"], "OK", "{}", withdraw.body);
     assert_eq!(app.balance(&user).await, 49_000);
     // The token made at creation still works beside it.
@@ -154,7 +71,7 @@ async fn an_email_logs_in_without_regard_to_case_a_username_only_as_written() {
     let profile = app.profile(user.id).await;
 
     for login in [profile.email.clone(), profile.email.to_uppercase()] {
-        let answer = app.login(&login, PASSWORD).await;
+        let answer = app.login(&login, USER_PASSWORD).await;
         let token = answer.json()["token"]
             .as_str()
             .unwrap_or_default()
@@ -172,9 +89,9 @@ async fn an_email_logs_in_without_regard_to_case_a_username_only_as_written() {
         assert!(app.token_works(user.id, &token).await);
     }
     // Usernames are compared as written.
-    app.login(&profile.username.to_uppercase(), PASSWORD)
+    app.login(&profile.username.to_uppercase(), USER_PASSWORD)
         .await
-        .assert(200, INVALID);
+        .assert(200, LOGIN_INVALID);
 }
 
 #[tokio::test]
@@ -185,7 +102,7 @@ async fn user_name_is_the_name_an_operator_set_and_the_omnikey_is_stable() {
         .admin(
             Method::POST,
             "/users",
-            Some(json!({"username":"siti","email":"siti@example.com","password":PASSWORD,"name":"Siti Rahma"})),
+            Some(json!({"username":"siti","email":"siti@example.com","password":USER_PASSWORD,"name":"Siti Rahma"})),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
@@ -193,8 +110,8 @@ async fn user_name_is_the_name_an_operator_set_and_the_omnikey_is_stable() {
     let omnikey = app.profile(id).await.omnikey;
 
     // Act: two logins.
-    let first = app.login("siti", PASSWORD).await;
-    let second = app.login("siti@example.com", PASSWORD).await;
+    let first = app.login("siti", USER_PASSWORD).await;
+    let second = app.login("siti@example.com", USER_PASSWORD).await;
 
     // Assert
     for answer in [&first, &second] {
@@ -246,7 +163,7 @@ async fn every_failure_answers_one_identical_body_and_issues_nothing() {
     let user = app.create_user().await;
     let profile = app.profile(user.id).await;
     let basic = |raw: &[u8]| format!("Basic {}", STANDARD.encode(raw));
-    let long_name = format!("{}:{PASSWORD}", "a".repeat(300));
+    let long_name = format!("{}:{USER_PASSWORD}", "a".repeat(300));
     let headers: Vec<(&str, Option<String>)> = vec![
         ("no header", None),
         ("another scheme", Some(format!("Bearer {}", user.token))),
@@ -256,19 +173,21 @@ async fn every_failure_answers_one_identical_body_and_issues_nothing() {
         ("not UTF-8", Some(basic(b"\xff\xfe:x"))),
         (
             "empty login",
-            Some(basic(format!(":{PASSWORD}").as_bytes())),
+            Some(basic(format!(":{USER_PASSWORD}").as_bytes())),
         ),
         (
             "unknown login",
-            Some(basic(format!("nobody:{PASSWORD}").as_bytes())),
+            Some(basic(format!("nobody:{USER_PASSWORD}").as_bytes())),
         ),
         (
             "unknown email",
-            Some(basic(format!("nobody@example.com:{PASSWORD}").as_bytes())),
+            Some(basic(
+                format!("nobody@example.com:{USER_PASSWORD}").as_bytes(),
+            )),
         ),
         (
             "NUL in the login",
-            Some(basic(format!("a\0b:{PASSWORD}").as_bytes())),
+            Some(basic(format!("a\0b:{USER_PASSWORD}").as_bytes())),
         ),
         ("a 300-character login", Some(basic(long_name.as_bytes()))),
         (
@@ -289,7 +208,7 @@ async fn every_failure_answers_one_identical_body_and_issues_nothing() {
         ),
         (
             "the user id as the login",
-            Some(basic(format!("{}:{PASSWORD}", user.id).as_bytes())),
+            Some(basic(format!("{}:{USER_PASSWORD}", user.id).as_bytes())),
         ),
     ];
 
@@ -300,7 +219,7 @@ async fn every_failure_answers_one_identical_body_and_issues_nothing() {
         // Assert
         assert_eq!(
             (answer.status.as_u16(), answer.body.as_str()),
-            (200, INVALID),
+            (200, LOGIN_INVALID),
             "{case}"
         );
     }
@@ -309,7 +228,7 @@ async fn every_failure_answers_one_identical_body_and_issues_nothing() {
     let with_body = app
         .send(
             app.request(Method::POST, "/v2/authenticate.json")
-                .basic_auth(&profile.username, Some(PASSWORD))
+                .basic_auth(&profile.username, Some(USER_PASSWORD))
                 .header("content-type", "application/json")
                 .body("{not json"),
         )
@@ -318,13 +237,10 @@ async fn every_failure_answers_one_identical_body_and_issues_nothing() {
     // Only POST.
     app.send(
         app.request(Method::GET, "/v2/authenticate.json")
-            .basic_auth(&profile.username, Some(PASSWORD)),
+            .basic_auth(&profile.username, Some(USER_PASSWORD)),
     )
     .await
-    .assert(
-        405,
-        r#"{"status":"ERROR","message":"Metode tidak diizinkan."}"#,
-    );
+    .assert(405, NOT_ALLOWED);
 }
 
 #[tokio::test]
@@ -333,8 +249,8 @@ async fn two_logins_give_two_tokens_that_both_work() {
     let user = app.create_user().await;
     let name = app.profile(user.id).await.username;
 
-    let phone = app.login_token(&name, PASSWORD).await;
-    let laptop = app.login_token(&name, PASSWORD).await;
+    let phone = app.login_token(&name, USER_PASSWORD).await;
+    let laptop = app.login_token(&name, USER_PASSWORD).await;
 
     assert_ne!(phone, laptop);
     assert!(app.token_works(user.id, &phone).await);
@@ -354,7 +270,7 @@ async fn the_eleventh_login_revokes_the_oldest_token() {
     let name = app.profile(user.id).await.username;
     let mut tokens = Vec::new();
     for _ in 0..10 {
-        tokens.push(app.login_token(&name, PASSWORD).await);
+        tokens.push(app.login_token(&name, USER_PASSWORD).await);
     }
     assert!(
         !app.token_works(user.id, &user.token).await,
@@ -363,7 +279,7 @@ async fn the_eleventh_login_revokes_the_oldest_token() {
     assert!(app.token_works(user.id, &tokens[0]).await);
 
     // Act: the 11th login.
-    tokens.push(app.login_token(&name, PASSWORD).await);
+    tokens.push(app.login_token(&name, USER_PASSWORD).await);
 
     // Assert: the first login's token went; the ten newest work.
     assert!(!app.token_works(user.id, &tokens[0]).await);
@@ -381,7 +297,7 @@ async fn twenty_concurrent_logins_all_succeed_and_leave_ten_tokens() {
     let name = app.profile(user.id).await.username;
 
     // Act
-    let answers = join_all((0..20).map(|_| app.login(&name, PASSWORD))).await;
+    let answers = join_all((0..20).map(|_| app.login(&name, USER_PASSWORD))).await;
 
     // Assert: every login succeeded with its own token…
     let mut tokens: Vec<String> = answers
@@ -428,19 +344,19 @@ async fn an_unknown_login_takes_about_as_long_as_a_wrong_password() {
     let user = app.create_user().await;
     let name = app.profile(user.id).await.username;
     // Warm up the pool and the hashing threads.
-    app.login(&name, PASSWORD).await;
+    app.login(&name, USER_PASSWORD).await;
     let (mut unknown, mut wrong, mut missing) = (Vec::new(), Vec::new(), Vec::new());
 
     // Act: alternate the cases, so load on the machine hits them alike.
     for round in 0..15 {
         let (time, answer) = timed(app.login(&format!("nobody-{round}"), "wrong-password")).await;
-        answer.assert(200, INVALID);
+        answer.assert(200, LOGIN_INVALID);
         unknown.push(time);
         let (time, answer) = timed(app.login(&name, "wrong-password")).await;
-        answer.assert(200, INVALID);
+        answer.assert(200, LOGIN_INVALID);
         wrong.push(time);
         let (time, answer) = timed(app.login_with_header(None)).await;
-        answer.assert(200, INVALID);
+        answer.assert(200, LOGIN_INVALID);
         missing.push(time);
         // Stay under the throttle: this test is about timing only.
         sqlx::query("delete from login_throttle")

@@ -6,17 +6,14 @@ use std::time::{Duration, Instant};
 use dompet::service::{Credentials, LoginOutcome};
 use futures::future::join_all;
 
-use crate::{
-    helpers::{spawn_app, TestApp, PASSWORD},
-    login::{INVALID, THROTTLED},
-};
+use crate::helpers::{spawn_app, TestApp, LOGIN_INVALID, LOGIN_THROTTLED, USER_PASSWORD};
 
 impl TestApp {
     /// Five wrong passwords for `login`, each answered as a plain failure.
     async fn fail_five_times(&self, login: &str) {
         for attempt in 1..=5 {
             let answer = self.login(login, "wrong-password").await;
-            assert_eq!(answer.body, INVALID, "attempt {attempt}");
+            assert_eq!(answer.body, LOGIN_INVALID, "attempt {attempt}");
         }
     }
 
@@ -54,14 +51,14 @@ async fn five_failures_lock_an_existing_name_even_against_the_right_password() {
 
     // Assert: refused with the throttle's message, the right password too,
     // in any case of the name; the email is a name of its own.
-    app.login(&profile.username, PASSWORD)
+    app.login(&profile.username, USER_PASSWORD)
         .await
-        .assert(200, THROTTLED);
-    app.login(&profile.username.to_uppercase(), PASSWORD)
+        .assert(200, LOGIN_THROTTLED);
+    app.login(&profile.username.to_uppercase(), USER_PASSWORD)
         .await
-        .assert(200, THROTTLED);
+        .assert(200, LOGIN_THROTTLED);
     assert_eq!(app.token_count(user.id).await, 1);
-    let by_email = app.login(&profile.email, PASSWORD).await;
+    let by_email = app.login(&profile.email, USER_PASSWORD).await;
     assert_eq!(by_email.json()["status"], "OK", "{}", by_email.body);
     // Every node agrees: the count lives in PostgreSQL, so another service
     // over the same database refuses too.
@@ -69,7 +66,7 @@ async fn five_failures_lock_an_existing_name_even_against_the_right_password() {
         .dompet
         .login(Some(Credentials {
             login: profile.username.clone(),
-            password: PASSWORD.to_owned(),
+            password: USER_PASSWORD.to_owned(),
         }))
         .await
         .expect("login");
@@ -88,11 +85,11 @@ async fn names_that_match_nobody_are_throttled_alike() {
     // The same refusal an existing account gets, for the name in any case.
     app.login("nobody@example.com", "wrong-password")
         .await
-        .assert(200, THROTTLED);
+        .assert(200, LOGIN_THROTTLED);
     // Other names are not affected.
     app.login("somebody-else", "wrong-password")
         .await
-        .assert(200, INVALID);
+        .assert(200, LOGIN_INVALID);
 }
 
 #[tokio::test]
@@ -107,14 +104,14 @@ async fn a_locked_name_is_refused_without_running_argon2() {
     // Act: alternate a refusal and an argon2 verify (a wrong password).
     for _ in 0..7 {
         let started = Instant::now();
-        app.login("locked-name", PASSWORD)
+        app.login("locked-name", USER_PASSWORD)
             .await
-            .assert(200, THROTTLED);
+            .assert(200, LOGIN_THROTTLED);
         refused.push(started.elapsed());
         let started = Instant::now();
         app.login(&name, "wrong-password")
             .await
-            .assert(200, INVALID);
+            .assert(200, LOGIN_INVALID);
         verified.push(started.elapsed());
         sqlx::query("delete from login_throttle where failures <> '{}'")
             .execute(&app.pool)
@@ -144,15 +141,17 @@ async fn a_success_resets_the_count() {
     for _ in 0..4 {
         app.login(&name, "wrong-password")
             .await
-            .assert(200, INVALID);
+            .assert(200, LOGIN_INVALID);
     }
 
     // Act
-    app.login_token(&name, PASSWORD).await;
+    app.login_token(&name, USER_PASSWORD).await;
 
     // Assert: five more failures are needed to lock the name.
     app.fail_five_times(&name).await;
-    app.login(&name, PASSWORD).await.assert(200, THROTTLED);
+    app.login(&name, USER_PASSWORD)
+        .await
+        .assert(200, LOGIN_THROTTLED);
 }
 
 #[tokio::test]
@@ -166,15 +165,15 @@ async fn failures_count_for_30_minutes_and_a_lockout_lasts_30_minutes() {
     for _ in 0..4 {
         app.login(&name, "wrong-password")
             .await
-            .assert(200, INVALID);
+            .assert(200, LOGIN_INVALID);
     }
     app.age_throttle(31).await;
     for _ in 0..4 {
         app.login(&name, "wrong-password")
             .await
-            .assert(200, INVALID);
+            .assert(200, LOGIN_INVALID);
     }
-    let answer = app.login(&name, PASSWORD).await;
+    let answer = app.login(&name, USER_PASSWORD).await;
     assert_eq!(answer.json()["status"], "OK", "{}", answer.body);
 
     // A lockout holds at 29 minutes, refusals do not extend it, and it is
@@ -183,9 +182,9 @@ async fn failures_count_for_30_minutes_and_a_lockout_lasts_30_minutes() {
     app.age_throttle(29).await;
     app.login(&name, "wrong-password")
         .await
-        .assert(200, THROTTLED);
+        .assert(200, LOGIN_THROTTLED);
     app.age_throttle(2).await;
-    let answer = app.login(&name, PASSWORD).await;
+    let answer = app.login(&name, USER_PASSWORD).await;
     assert_eq!(answer.json()["status"], "OK", "{}", answer.body);
 }
 
@@ -201,10 +200,12 @@ async fn concurrent_guesses_learn_no_more_than_five_verdicts() {
     let answers = join_all(guesses.iter().map(|guess| app.login(&name, guess))).await;
 
     // Assert: five are told "wrong"; the rest, refused, learn nothing.
-    let invalid = answers.iter().filter(|a| a.body == INVALID).count();
-    let throttled = answers.iter().filter(|a| a.body == THROTTLED).count();
+    let invalid = answers.iter().filter(|a| a.body == LOGIN_INVALID).count();
+    let throttled = answers.iter().filter(|a| a.body == LOGIN_THROTTLED).count();
     assert_eq!((invalid, throttled), (5, 15));
-    app.login(&name, PASSWORD).await.assert(200, THROTTLED);
+    app.login(&name, USER_PASSWORD)
+        .await
+        .assert(200, LOGIN_THROTTLED);
 }
 
 #[tokio::test]
@@ -226,10 +227,12 @@ async fn spraying_names_cannot_grow_the_throttle_without_bound() {
     // Act and assert: each sprayed name adds its row and prunes up to a
     // hundred stale ones, so the stale rows go and the live ones stay.
     for (name, rows) in [("spray-1", 152), ("spray-2", 53), ("spray-3", 4)] {
-        app.login(name, "wrong-password").await.assert(200, INVALID);
+        app.login(name, "wrong-password")
+            .await
+            .assert(200, LOGIN_INVALID);
         assert_eq!(app.throttle_rows().await, rows, "after {name}");
     }
     app.login("locked-name", "wrong-password")
         .await
-        .assert(200, THROTTLED);
+        .assert(200, LOGIN_THROTTLED);
 }

@@ -8,16 +8,10 @@ use reqwest::Method;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::{
-    cli::{dompet, dompet_with},
-    helpers::{spawn_app, spawn_app_on, TestApp, TestDb, TestUser, PASSWORD},
-    login::INVALID,
+use crate::helpers::{
+    dompet, dompet_with, revoked, spawn_app, spawn_app_on, TestApp, TestDb, TestUser,
+    LOGIN_INVALID, OPERATOR_UNAUTHORIZED, TOKEN_NOT_FOUND, USER_NOT_FOUND, USER_PASSWORD,
 };
-
-const USER_NOT_FOUND: &str = r#"{"error":{"code":"user_not_found","message":"user not found"}}"#;
-const TOKEN_NOT_FOUND: &str = r#"{"error":{"code":"token_not_found","message":"token not found"}}"#;
-const UNAUTHORIZED: &str =
-    r#"{"error":{"code":"unauthorized","message":"a valid bearer token is required"}}"#;
 
 impl TestApp {
     /// The user's token rows (id, created_at), oldest first.
@@ -47,8 +41,8 @@ impl TestApp {
     async fn user_with_three_tokens(&self) -> (TestUser, Vec<String>) {
         let user = self.create_user().await;
         let name = self.profile(user.id).await.username;
-        let phone = self.login_token(&name, PASSWORD).await;
-        let laptop = self.login_token(&name, PASSWORD).await;
+        let phone = self.login_token(&name, USER_PASSWORD).await;
+        let laptop = self.login_token(&name, USER_PASSWORD).await;
         (user.clone(), vec![user.token, phone, laptop])
     }
 }
@@ -102,7 +96,7 @@ async fn revoking_one_token_locks_out_only_that_device() {
         .await;
 
     // Assert
-    answer.assert(200, &format!(r#"{{"user_id":{},"revoked":1}}"#, user.id));
+    answer.assert(200, &revoked(user.id, 1));
     assert!(app.token_works(user.id, &tokens[0]).await);
     assert!(!app.token_works(user.id, &tokens[1]).await);
     assert!(app.token_works(user.id, &tokens[2]).await);
@@ -153,13 +147,13 @@ async fn revoking_all_tokens_signs_out_every_device_but_not_the_password() {
         .await;
 
     // Assert
-    answer.assert(200, &format!(r#"{{"user_id":{},"revoked":3}}"#, user.id));
+    answer.assert(200, &revoked(user.id, 3));
     for token in &tokens {
         assert!(!app.token_works(user.id, token).await);
     }
     assert!(app.token_works(other.id, &other.token).await);
     let name = app.profile(user.id).await.username;
-    let fresh = app.login_token(&name, PASSWORD).await;
+    let fresh = app.login_token(&name, USER_PASSWORD).await;
     assert!(app.token_works(user.id, &fresh).await);
 }
 
@@ -173,7 +167,9 @@ async fn a_password_reset_revokes_every_token_and_only_the_new_password_logs_in(
     let name = app.profile(user.id).await.username;
     // The user had been guessing: its name is locked out.
     for _ in 0..5 {
-        app.login(&name, "forgotten").await.assert(200, INVALID);
+        app.login(&name, "forgotten")
+            .await
+            .assert(200, LOGIN_INVALID);
     }
 
     // Act
@@ -186,11 +182,13 @@ async fn a_password_reset_revokes_every_token_and_only_the_new_password_logs_in(
         .await;
 
     // Assert
-    answer.assert(200, &format!(r#"{{"user_id":{},"revoked":3}}"#, user.id));
+    answer.assert(200, &revoked(user.id, 3));
     for token in &tokens {
         assert!(!app.token_works(user.id, token).await);
     }
-    app.login(&name, PASSWORD).await.assert(200, INVALID);
+    app.login(&name, USER_PASSWORD)
+        .await
+        .assert(200, LOGIN_INVALID);
     let token = app.login_token(&name, "baru-rahasia-456").await;
     // The new password is the withdraw password too.
     let device = TestUser {
@@ -238,7 +236,7 @@ async fn a_bad_password_reset_changes_nothing() {
         assert!(app.token_works(user.id, token).await);
     }
     let name = app.profile(user.id).await.username;
-    app.login_token(&name, PASSWORD).await;
+    app.login_token(&name, USER_PASSWORD).await;
 }
 
 #[tokio::test]
@@ -264,7 +262,7 @@ async fn the_token_routes_need_the_operator_token() {
             if let Some(bearer) = bearer {
                 request = request.bearer_auth(bearer);
             }
-            app.send(request).await.assert(401, UNAUTHORIZED);
+            app.send(request).await.assert(401, OPERATOR_UNAUTHORIZED);
         }
         // A user's own Basic token is no operator credential either.
         app.send(
@@ -272,7 +270,7 @@ async fn the_token_routes_need_the_operator_token() {
                 .basic_auth(user.id, Some(&user.token)),
         )
         .await
-        .assert(401, UNAUTHORIZED);
+        .assert(401, OPERATOR_UNAUTHORIZED);
     }
     for token in &tokens {
         assert!(app.token_works(user.id, token).await);
@@ -293,7 +291,7 @@ async fn a_display_name_must_be_sensible() {
         app.admin(
             Method::POST,
             "/users",
-            Some(json!({"username":"siti","email":"siti@example.com","password":PASSWORD,"name":name})),
+            Some(json!({"username":"siti","email":"siti@example.com","password":USER_PASSWORD,"name":name})),
         )
         .await
         .assert(400, invalid);
@@ -312,7 +310,7 @@ async fn emails_differing_only_in_case_are_one_email() {
         .admin(
             Method::POST,
             "/users",
-            Some(json!({"username":"siti","email":"siti@example.com","password":PASSWORD})),
+            Some(json!({"username":"siti","email":"siti@example.com","password":USER_PASSWORD})),
         )
         .await;
     assert_eq!(first.status, 201, "{}", first.body);
@@ -320,7 +318,7 @@ async fn emails_differing_only_in_case_are_one_email() {
     app.admin(
         Method::POST,
         "/users",
-        Some(json!({"username":"siti2","email":"Siti@Example.COM","password":PASSWORD})),
+        Some(json!({"username":"siti2","email":"Siti@Example.COM","password":USER_PASSWORD})),
     )
     .await
     .assert(
@@ -346,7 +344,7 @@ async fn the_command_line_lists_and_revokes_tokens_and_resets_passwords() {
     let phone = rows[1].0.to_string();
     dompet(&app, &["token", "revoke", &uid, &phone])
         .await
-        .assert_json(&format!(r#"{{"user_id":{uid},"revoked":1}}"#));
+        .assert_json(&revoked(user.id, 1));
     assert!(!app.token_works(user.id, &tokens[1]).await);
     assert!(app.token_works(user.id, &tokens[2]).await);
     dompet(&app, &["token", "revoke", &uid, &phone])
@@ -356,22 +354,24 @@ async fn the_command_line_lists_and_revokes_tokens_and_resets_passwords() {
     // revoke all
     dompet(&app, &["token", "revoke", &uid, "--all"])
         .await
-        .assert_json(&format!(r#"{{"user_id":{uid},"revoked":2}}"#));
+        .assert_json(&revoked(user.id, 2));
     assert!(!app.token_works(user.id, &tokens[0]).await);
     assert!(!app.token_works(user.id, &tokens[2]).await);
 
     // set-password, from the environment so it stays off the command line
     let name = app.profile(user.id).await.username;
-    let laptop = app.login_token(&name, PASSWORD).await;
+    let laptop = app.login_token(&name, USER_PASSWORD).await;
     dompet_with(
         Some(&app.db.url()),
         &["user", "set-password", &uid],
         &[("DOMPET_USER_PASSWORD", "baru-rahasia-456")],
     )
     .await
-    .assert_json(&format!(r#"{{"user_id":{uid},"revoked":1}}"#));
+    .assert_json(&revoked(user.id, 1));
     assert!(!app.token_works(user.id, &laptop).await);
-    app.login(&name, PASSWORD).await.assert(200, INVALID);
+    app.login(&name, USER_PASSWORD)
+        .await
+        .assert(200, LOGIN_INVALID);
     app.login_token(&name, "baru-rahasia-456").await;
 }
 
@@ -416,7 +416,7 @@ async fn the_token_commands_refuse_bad_input_clearly() {
             "--email",
             "a@example.com",
             "--password",
-            PASSWORD,
+            USER_PASSWORD,
             "--name",
             "",
         ],
@@ -504,7 +504,10 @@ async fn a_user_made_before_the_tokens_table_keeps_its_token_and_logs_in() {
         .run(&pool)
         .await
         .unwrap();
-    let hash = Passwords::new().hash(PASSWORD.to_owned()).await.unwrap();
+    let hash = Passwords::new()
+        .hash(USER_PASSWORD.to_owned())
+        .await
+        .unwrap();
     let token = "LegacyToken0123456789";
     for (id, name, token) in [(7_i64, "lama", token), (8, "lain", "OtherLegacyToken98765")] {
         sqlx::query(
@@ -543,7 +546,7 @@ async fn a_user_made_before_the_tokens_table_keeps_its_token_and_logs_in() {
                 app.token_rows(7).await[0].0
             ),
         );
-    let fresh = app.login_token("lama", PASSWORD).await;
+    let fresh = app.login_token("lama", USER_PASSWORD).await;
     assert!(app.token_works(7, &fresh).await);
     let (a, b) = (app.profile(7).await.omnikey, app.profile(8).await.omnikey);
     assert_ne!(a, b);
