@@ -96,15 +96,22 @@ impl Dompet {
         password: String,
     ) -> Result<Revoked, ServiceError> {
         check_password(&password)?;
-        let password_hash = self.passwords.hash(password).await?;
-        let mut tx = self.pool.begin().await?;
-        let (username, email) = users::set_password_hash(&mut tx, user_id, &password_hash)
+        let mut conn = self.pool.acquire().await?;
+        let (username, email) = users::login_names(&mut conn, user_id)
             .await?
             .ok_or(ServiceError::UserNotFound)?;
-        let revoked = tokens::delete_all(&mut tx, user_id).await?;
+        drop(conn);
+        let password_hash = self.passwords.hash(password).await?;
+        let mut tx = self.pool.begin().await?;
+        // Throttle rows before the user row, the order a login takes them
+        // in, so a reset and a login never wait for each other in a cycle.
         for name in [username, email] {
             login_throttle::reset(&mut tx, &login_key(&name)).await?;
         }
+        if !users::set_password_hash(&mut tx, user_id, &password_hash).await? {
+            return Err(ServiceError::UserNotFound);
+        }
+        let revoked = tokens::delete_all(&mut tx, user_id).await?;
         tx.commit().await?;
         tracing::info!(revoked, "password replaced; every token revoked");
         Ok(Revoked { user_id, revoked })

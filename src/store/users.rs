@@ -117,19 +117,29 @@ pub async fn lock_profile(
     .await
 }
 
-/// The login names of the user whose password was replaced, or `None` when
-/// there is no such user.
+/// The user's login names: its username and its email.
+pub async fn login_names(
+    conn: &mut PgConnection,
+    id: UserId,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let names = sqlx::query!("select username, email from users where id = $1", id.get())
+        .fetch_optional(conn)
+        .await?;
+    Ok(names.map(|n| (n.username, n.email)))
+}
+
+/// Replaces the user's password hash; false when there is no such user.
 pub async fn set_password_hash(
     conn: &mut PgConnection,
     id: UserId,
     password_hash: &str,
-) -> Result<Option<(String, String)>, sqlx::Error> {
-    let names = sqlx::query!(
-        "update users set password_hash = $2 where id = $1 returning username, email",
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "update users set password_hash = $2 where id = $1",
         id.get(),
         password_hash
     )
-    .fetch_optional(conn)
+    .execute(conn)
     .await?;
-    Ok(names.map(|n| (n.username, n.email)))
+    Ok(updated.rows_affected() > 0)
 }

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use dompet::{domain::WireTime, service::Passwords};
+use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -200,6 +201,38 @@ async fn a_password_reset_revokes_every_token_and_only_the_new_password_logs_in(
         .await;
     assert_eq!(withdraw.json()["status"], "OK", "{}", withdraw.body);
     app.assert_ledger_ok().await;
+}
+
+#[tokio::test]
+async fn a_password_reset_racing_logins_leaves_no_token_of_the_old_password() {
+    // Arrange
+    let app = spawn_app().await;
+    let user = app.create_user().await;
+    let profile = app.profile(user.id).await;
+
+    // Act: ten logins with the old password while an operator resets it.
+    let logins = join_all((0..10).map(|_| app.login(&profile.username, USER_PASSWORD)));
+    let path = format!("/users/{}/password", user.id);
+    let reset = app.admin(
+        Method::POST,
+        &path,
+        Some(json!({"password":"baru-rahasia-456"})),
+    );
+    let (answers, reset) = tokio::join!(logins, reset);
+
+    // Assert: whichever logins got in before the reset lost their token to
+    // it; none after it got one.
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    for answer in &answers {
+        if let Some(token) = answer.json()["token"].as_str() {
+            assert!(!app.token_works(user.id, token).await, "{}", answer.body);
+        }
+    }
+    assert_eq!(app.token_count(user.id).await, 0);
+    app.login(&profile.email, USER_PASSWORD)
+        .await
+        .assert(200, LOGIN_INVALID);
+    app.login_token(&profile.email, "baru-rahasia-456").await;
 }
 
 #[tokio::test]
