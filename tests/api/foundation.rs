@@ -147,9 +147,11 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
         [
             "bank_accounts",
             "deposits",
+            "login_throttle",
             "mutations",
             "password_failures",
             "password_lockouts",
+            "tokens",
             "users",
             "withdraw_idempotency",
             "withdrawals"
