@@ -365,7 +365,7 @@ async fn an_unknown_login_takes_about_as_long_as_a_wrong_password() {
             .unwrap();
     }
 
-    // Assert: medians within a factor of two of each other.
+    // Assert: the medians, compared.
     let fastest = |times: &[Duration]| times.iter().min().copied().unwrap_or_default();
     println!(
         "login timing, fastest: unknown login {:?}, wrong password {:?}, no header {:?}",
@@ -375,11 +375,16 @@ async fn an_unknown_login_takes_about_as_long_as_a_wrong_password() {
     );
     let (unknown, wrong, missing) = (median(unknown), median(wrong), median(missing));
     println!("login timing, medians: unknown login {unknown:?}, wrong password {wrong:?}, no header {missing:?}");
-    for (case, time) in [("unknown login", unknown), ("missing header", missing)] {
-        let ratio = time.as_secs_f64() / wrong.as_secs_f64();
-        assert!(
-            (0.5..2.0).contains(&ratio),
-            "{case} took {time:?}, a wrong password {wrong:?} (ratio {ratio:.2})"
-        );
-    }
+    // The two a guesser can tell apart only by timing: a generous factor 2.
+    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "an unknown login took {unknown:?}, a wrong password {wrong:?} (ratio {ratio:.2})"
+    );
+    // A missing header skips the database but still pays argon2.
+    let ratio = missing.as_secs_f64() / wrong.as_secs_f64();
+    assert!(
+        (0.33..3.0).contains(&ratio),
+        "no header took {missing:?}, a wrong password {wrong:?} (ratio {ratio:.2})"
+    );
 }
