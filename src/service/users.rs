@@ -87,8 +87,7 @@ fn user_conflict(err: ServiceError) -> ServiceError {
     let what = match err.constraint() {
         Some("users_pkey") => "a user with this id already exists",
         Some("users_username_key") => "this username is taken",
-        Some("users_email_key") => "this email is taken",
-        Some("users_email_lower_key") => "this email is taken",
+        Some("users_email_key" | "users_email_lower_key") => "this email is taken",
         Some("tokens_token_sha256_key") => "this token belongs to another user",
         _ => return err,
     };
