@@ -12,6 +12,10 @@ mod pgbouncer;
 mod public_history;
 mod replication;
 
+mod login;
+mod login_throttle;
+mod tokens;
+
 mod ledger_lifecycle;
 mod ledger_postings;
 mod ledger_races;

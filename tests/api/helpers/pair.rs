@@ -233,6 +233,7 @@ impl Node {
                 password: USER_PASSWORD.to_owned(),
                 id: None,
                 token: None,
+                name: None,
             })
             .await
             .expect("create user");
