@@ -152,6 +152,7 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
             "password_failures",
             "password_lockouts",
             "tokens",
+            "user_write_lsn",
             "users",
             "withdraw_idempotency",
             "withdrawals"
