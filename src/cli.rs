@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::{
     config::Config,
-    domain::{Action, Amount, WithdrawalState},
+    domain::{Action, Amount, Note, TransactionNo, WithdrawalState},
     service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
     startup::{shutdown_signal, Application, Ledger, StartupError},
     wire::{
@@ -123,6 +123,12 @@ pub struct PostArgs {
     /// The marketplace transaction this mutation belongs to.
     #[arg(long)]
     transaction_id: Option<i64>,
+    /// The marketplace's transaction number (1 to 32 visible ASCII characters).
+    #[arg(long, value_parser = parse_transaction_no)]
+    transaction_no: Option<TransactionNo>,
+    /// A note shown with the mutation in the v2 history (1 to 500 characters).
+    #[arg(long, value_parser = parse_note)]
+    note: Option<Note>,
     /// Posting the same key again applies once and prints the first result.
     #[arg(long)]
     idempotency_key: String,
@@ -154,6 +160,14 @@ pub enum LedgerCommand {
 
 fn parse_amount(text: &str) -> Result<Amount, String> {
     Amount::parse_digits(text).ok_or_else(|| "expected a whole number of rupiah ≥ 1".to_owned())
+}
+
+fn parse_transaction_no(text: &str) -> Result<TransactionNo, String> {
+    TransactionNo::parse(text.to_owned()).map_err(str::to_owned)
+}
+
+fn parse_note(text: &str) -> Result<Note, String> {
+    Note::parse(text.to_owned()).map_err(str::to_owned)
 }
 
 /// Runs the command; the exit code says how it went.
@@ -269,6 +283,8 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
                 action: args.action,
                 amount: args.amount,
                 transaction_id: args.transaction_id,
+                transaction_no: args.transaction_no,
+                note: args.note,
                 idempotency_key: args.idempotency_key,
             };
             let (Posted::Created(row) | Posted::Replayed(row)) =

@@ -1,6 +1,10 @@
 //! JSON shapes on the wire. serde writes fields in declaration order, so
 //! each struct lists its keys exactly in the order the contract fixes.
 
+mod v2;
+
+pub use v2::{MutationV2Json, WithdrawalV2Json};
+
 use chrono_tz::Tz;
 use serde::Serialize;
 

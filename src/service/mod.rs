@@ -4,6 +4,7 @@
 mod auth;
 mod error;
 mod history;
+mod history_v2;
 mod lifecycle;
 mod passwords;
 pub mod seed;
@@ -17,6 +18,7 @@ use sqlx::PgPool;
 
 pub(crate) use auth::parse_id;
 pub use error::ServiceError;
+pub use history_v2::{BalancedHistory, CombinedHistory};
 pub use passwords::Passwords;
 pub use users::{CreatedUser, NewBankAccount, NewUser};
 pub use verify::LedgerReport;

@@ -4,7 +4,7 @@ use sqlx::PgConnection;
 
 use super::{Dompet, ServiceError};
 use crate::{
-    domain::{Action, Amount, MutationType},
+    domain::{Action, Amount, MutationType, Note, TransactionNo},
     store::{
         mutations::{self, MutationRow, NewMutation},
         wallets::{self, Wallet},
@@ -18,6 +18,9 @@ pub struct Posting {
     pub action: Action,
     pub amount: Amount,
     pub transaction_id: Option<i64>,
+    /// The marketplace's transaction number (SPEC §5.2).
+    pub transaction_no: Option<TransactionNo>,
+    pub note: Option<Note>,
     pub idempotency_key: String,
 }
 
@@ -34,6 +37,8 @@ impl Posting {
             && row.action == self.action.as_str()
             && row.amount == self.amount.get()
             && row.transaction_id == self.transaction_id
+            && row.transaction_no.as_deref() == self.transaction_no.as_ref().map(|t| t.as_str())
+            && row.note.as_deref() == self.note.as_ref().map(|n| n.as_str())
     }
 }
 
@@ -41,8 +46,12 @@ impl Posting {
 pub(crate) enum Origin<'a> {
     Posting {
         transaction_id: Option<i64>,
+        transaction_no: Option<&'a TransactionNo>,
+        note: Option<&'a Note>,
         idempotency_key: &'a str,
     },
+    /// A withdrawal's debit or the restore of a cancelled one: dompet writes
+    /// the note, naming the withdrawal.
     Withdrawal(i64),
 }
 
@@ -68,12 +77,27 @@ pub(crate) async fn apply_in_tx(
         }
         MutationType::Debit => wallet.balance - amount,
     };
-    let (transaction_id, withdrawal_id, idempotency_key) = match origin {
+    let own_note;
+    let (transaction_id, transaction_no, note, withdrawal_id, idempotency_key) = match origin {
         Origin::Posting {
             transaction_id,
+            transaction_no,
+            note,
             idempotency_key,
-        } => (transaction_id, None, Some(idempotency_key)),
-        Origin::Withdrawal(id) => (None, Some(id), None),
+        } => (
+            transaction_id,
+            transaction_no.map(TransactionNo::as_str),
+            note.map(Note::as_str),
+            None,
+            Some(idempotency_key),
+        ),
+        Origin::Withdrawal(id) => {
+            own_note = match action {
+                Action::Restore => Note::restore(id),
+                _ => Note::withdrawal(id),
+            };
+            (None, None, Some(own_note.as_str()), Some(id), None)
+        }
     };
     let row = mutations::insert(
         &mut *conn,
@@ -86,6 +110,8 @@ pub(crate) async fn apply_in_tx(
             initial_balance: wallet.balance,
             final_balance,
             transaction_id,
+            transaction_no,
+            note,
             withdrawal_id,
             idempotency_key,
         },
@@ -125,6 +151,8 @@ impl Dompet {
         }
         let origin = Origin::Posting {
             transaction_id: posting.transaction_id,
+            transaction_no: posting.transaction_no.as_ref(),
+            note: posting.note.as_ref(),
             idempotency_key: key,
         };
         let row = apply_in_tx(

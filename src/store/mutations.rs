@@ -13,6 +13,8 @@ pub struct MutationRow {
     pub initial_balance: i64,
     pub final_balance: i64,
     pub transaction_id: Option<i64>,
+    pub transaction_no: Option<String>,
+    pub note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -26,6 +28,8 @@ pub struct NewMutation<'a> {
     pub initial_balance: i64,
     pub final_balance: i64,
     pub transaction_id: Option<i64>,
+    pub transaction_no: Option<&'a str>,
+    pub note: Option<&'a str>,
     pub withdrawal_id: Option<i64>,
     pub idempotency_key: Option<&'a str>,
 }
@@ -37,10 +41,11 @@ pub async fn insert(
     sqlx::query_as!(
         MutationRow,
         r#"insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
-                                  final_balance, transaction_id, withdrawal_id, idempotency_key)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                  final_balance, transaction_id, transaction_no, note,
+                                  withdrawal_id, idempotency_key)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            returning id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                     transaction_id, created_at, updated_at"#,
+                     transaction_id, transaction_no, note, created_at, updated_at"#,
         m.user_id,
         m.deposit_id,
         m.kind,
@@ -49,6 +54,8 @@ pub async fn insert(
         m.initial_balance,
         m.final_balance,
         m.transaction_id,
+        m.transaction_no,
+        m.note,
         m.withdrawal_id,
         m.idempotency_key,
     )
@@ -63,7 +70,7 @@ pub async fn find_by_idempotency_key(
     sqlx::query_as!(
         MutationRow,
         r#"select id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                  transaction_id, created_at, updated_at
+                  transaction_id, transaction_no, note, created_at, updated_at
            from mutations where idempotency_key = $1"#,
         key
     )
@@ -81,7 +88,7 @@ pub async fn page_for_user(
     sqlx::query_as!(
         MutationRow,
         r#"select id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                  transaction_id, created_at, updated_at
+                  transaction_id, transaction_no, note, created_at, updated_at
            from mutations where user_id = $1
            order by id desc limit $2 offset $3"#,
         user_id,

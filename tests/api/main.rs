@@ -5,7 +5,9 @@ mod helpers;
 
 mod cli;
 mod foundation;
+mod history_v2;
 mod ledger;
+mod money_support;
 mod operator;
 mod public_history;
 mod withdraw;

@@ -54,6 +54,8 @@ pub(crate) async fn post(
             action,
             amount: Amount::new(amount).unwrap(),
             transaction_id,
+            transaction_no: None,
+            note: None,
             idempotency_key: format!("history-{}", crate::helpers::random(16)),
         })
         .await

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{error::AdminError, path_id, AdminJson, AdminPath, AdminQuery, Operator};
 use crate::{
-    domain::{Action, Amount},
+    domain::{Action, Amount, Note, TransactionNo},
     http::AppState,
     service::{Page, Posted, Posting},
     store::mutations::MutationRow,
@@ -24,6 +24,8 @@ pub struct PostMutation {
     action: String,
     amount: i64,
     transaction_id: Option<i64>,
+    transaction_no: Option<String>,
+    note: Option<String>,
     idempotency_key: String,
 }
 
@@ -45,11 +47,23 @@ pub async fn post_mutation(
         .map_err(|e: crate::domain::UnknownAction| AdminError::invalid(e.to_string()))?;
     let amount = Amount::new(body.amount)
         .ok_or_else(|| AdminError::invalid("amount must be a whole number ≥ 1"))?;
+    let transaction_no = body
+        .transaction_no
+        .map(TransactionNo::parse)
+        .transpose()
+        .map_err(AdminError::invalid)?;
+    let note = body
+        .note
+        .map(Note::parse)
+        .transpose()
+        .map_err(AdminError::invalid)?;
     let posting = Posting {
         user_id: body.user_id,
         action,
         amount,
         transaction_id: body.transaction_id,
+        transaction_no,
+        note,
         idempotency_key: body.idempotency_key,
     };
     let tz = state.dompet.timezone();

@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod extract;
+mod history_v2;
 
 use axum::{
     extract::State,
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/dompet/history/mutations.json", get(mutations))
         .route("/v2/dompet/history/withdrawals.json", get(withdrawals))
         .route("/v2/dompet/withdraw.json", post(withdraw))
+        .merge(history_v2::router())
 }
 
 #[derive(Serialize)]
