@@ -8,6 +8,7 @@ use std::{
 
 use dompet::{
     config::Config,
+    domain::UserId,
     pgcluster::{Cluster, Lifetime},
     service::{Dompet, NewBankAccount, NewUser},
     startup::Application,
@@ -167,7 +168,7 @@ async fn user(dompet: &Dompet, name: &str) -> (i64, String) {
         })
         .await
         .expect("user");
-    (created.id, token)
+    (created.id.get(), token)
 }
 
 /// `n` topups of 1 rupiah forming a valid chain, written in one statement.
@@ -205,7 +206,7 @@ async fn withdrawals(
         let id = user.0;
         let account = dompet
             .add_bank_account(
-                id,
+                UserId::new(id),
                 NewBankAccount {
                     bank_name: "BCA".into(),
                     account_number: "1".into(),

@@ -8,14 +8,17 @@ use serde::Serialize;
 
 use crate::{
     config::Config,
-    domain::{Action, Amount, Note, TransactionNo, WithdrawalState},
+    database::Database,
+    domain::{
+        Action, Amount, BankAccountId, Note, TransactionNo, UserId, WithdrawalId, WithdrawalState,
+    },
+    http::OperatorError,
     service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
-    startup::{shutdown_signal, Application, Ledger, StartupError},
+    startup::{shutdown_signal, Application, BindError},
     wire::{
         BankAccountJson, CreatedUserJson, LedgerReportJson, MutationJson, OperatorWithdrawalJson,
         UserJson, WithdrawalListJson,
     },
-    MIGRATOR,
 };
 
 /// Exit code when `ledger verify` finds violations.
@@ -77,13 +80,13 @@ pub enum UserCommand {
         password: String,
         /// Import with this user id.
         #[arg(long)]
-        id: Option<i64>,
+        id: Option<UserId>,
         /// Import with this API token (20+ characters of [A-Za-z0-9]).
         #[arg(long)]
         token: Option<String>,
     },
     /// Show a user with its wallet balance.
-    Show { id: i64 },
+    Show { id: UserId },
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,7 +94,7 @@ pub enum BankAccountCommand {
     /// Add a bank account to a user.
     Add {
         #[arg(long)]
-        user_id: i64,
+        user_id: UserId,
         #[arg(long)]
         bank_name: String,
         #[arg(long)]
@@ -100,7 +103,7 @@ pub enum BankAccountCommand {
         account_name: String,
         /// Import with this bank account id.
         #[arg(long)]
-        id: Option<i64>,
+        id: Option<BankAccountId>,
     },
 }
 
@@ -113,7 +116,7 @@ pub enum MutationCommand {
 #[derive(Debug, Args)]
 pub struct PostArgs {
     #[arg(long)]
-    user_id: i64,
+    user_id: UserId,
     /// remit, topup, refund or payment.
     #[arg(long)]
     action: Action,
@@ -147,9 +150,9 @@ pub enum WithdrawalCommand {
         per_page: i64,
     },
     /// Mark a pending withdrawal as paid out.
-    Process { id: i64 },
+    Process { id: WithdrawalId },
     /// Cancel a pending withdrawal and restore its money to the wallet.
-    Cancel { id: i64 },
+    Cancel { id: WithdrawalId },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,55 +195,55 @@ pub async fn run(cli: Cli, mut config: Config) -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<ExitCode, String> {
-    let ledger = Ledger::open(&config, config.migrate)
+    let database = Database::open(&config, config.migrate)
         .await
         .map_err(|e| e.to_string())?;
     let served = async {
-        let app = Application::build(&config, ledger.pool.clone()).await?;
-        let addr = app.local_addr().map_err(|source| StartupError::Bind {
+        let app = Application::build(&config, database.pool.clone()).await?;
+        let addr = app.local_addr().map_err(|source| BindError {
             addr: config.addr,
             source,
         })?;
-        tracing::info!(%addr, internal_api = config.admin_token.is_some(), "dompet is serving");
+        tracing::info!(%addr, operator_api = config.operator_token.is_some(), "dompet is serving");
         app.run_until(shutdown_signal())
             .await
-            .map_err(|source| StartupError::Bind { addr, source })
+            .map_err(|source| BindError { addr, source })
     }
     .await;
-    ledger.close().await;
+    database.close().await;
     served.map_err(|e| e.to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn operate(command: Command, config: Config) -> Result<ExitCode, String> {
     let migrate = matches!(command, Command::Migrate) || config.migrate;
-    let ledger = Ledger::open(&config, migrate)
+    let database = Database::open(&config, migrate)
         .await
         .map_err(|e| e.to_string())?;
-    let dompet = Dompet::new(ledger.pool.clone(), config.timezone, config.withdrawal_fee);
-    let result = dispatch(command, &dompet).await;
-    ledger.close().await;
-    match result {
-        Ok(code) => Ok(code),
-        Err(e) => Err(e.to_string()),
-    }
+    let result = match command {
+        Command::Migrate => {
+            eprintln!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        command => {
+            let dompet = Dompet::new(
+                database.pool.clone(),
+                config.timezone,
+                config.withdrawal_fee,
+            );
+            dispatch(command, &dompet).await
+        }
+    };
+    database.close().await;
+    // Operators read the same words on the command line as over HTTP.
+    result.map_err(|e| OperatorError::from(e).message().to_owned())
 }
 
 async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, ServiceError> {
     let tz = dompet.timezone();
     match command {
-        Command::Serve { .. } => {
-            return Err(ServiceError::Invalid(
-                "serve is not an operator command".into(),
-            ))
-        }
-        Command::Migrate => {
-            MIGRATOR
-                .run(dompet.pool())
-                .await
-                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
-            eprintln!("migrations applied");
-        }
+        // Both are handled by `run` before an operator command is dispatched.
+        Command::Serve { .. } | Command::Migrate => {}
         Command::User(UserCommand::Create {
             username,
             email,

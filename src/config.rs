@@ -34,7 +34,8 @@ pub struct Config {
     /// `None`: use the embedded cluster under `data_dir`.
     pub database_url: Option<Secret>,
     pub addr: SocketAddr,
-    pub admin_token: Option<Secret>,
+    /// `DOMPET_ADMIN_TOKEN`; `None` keeps the operator API off.
+    pub operator_token: Option<Secret>,
     pub timezone: Tz,
     pub withdrawal_fee: i64,
     pub migrate: bool,
@@ -137,7 +138,7 @@ impl Config {
             },
             None => 20,
         };
-        let admin_token = match get("DOMPET_ADMIN_TOKEN").map(|t| t.trim().to_owned()) {
+        let operator_token = match get("DOMPET_ADMIN_TOKEN").map(|t| t.trim().to_owned()) {
             Some(token) if token.chars().count() < 16 => {
                 return Err(fail(
                     "DOMPET_ADMIN_TOKEN",
@@ -150,7 +151,7 @@ impl Config {
         Ok(Self {
             database_url: get("DATABASE_URL").map(Secret::new),
             addr,
-            admin_token,
+            operator_token,
             timezone,
             withdrawal_fee,
             migrate,
@@ -174,7 +175,7 @@ mod tests {
         assert_eq!(config.timezone, chrono_tz::Asia::Jakarta);
         assert_eq!(config.withdrawal_fee, 0);
         assert!(config.migrate);
-        assert!(config.database_url.is_none() && config.admin_token.is_none());
+        assert!(config.database_url.is_none() && config.operator_token.is_none());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod database;
 pub mod domain;
 pub mod http;
 pub mod pgcluster;

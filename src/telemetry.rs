@@ -20,3 +20,16 @@ where
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
 }
+
+/// An error and every cause beneath it on one line, for the log entry of a
+/// failure that clients only see as a generic answer.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
+}

@@ -9,22 +9,21 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::{
-    domain::WireTime,
-    service::{CreatedUser, LedgerReport},
-    store::{
-        bank_accounts::BankAccountRow, mutations::MutationRow, users::UserRow,
-        verify::ViolationRow, withdrawals::WithdrawalRow,
+    domain::{
+        BankAccount, BankAccountId, Mutation, MutationId, User, UserId, Violation, WalletId,
+        WireTime, Withdrawal, WithdrawalId,
     },
+    service::{CreatedUser, LedgerReport},
 };
 
 /// MUTATION: `id, type, action, amount, initial_balance, final_balance,
 /// transaction_id, created_at, updated_at`.
 #[derive(Debug, Serialize)]
-pub struct MutationJson<'a> {
-    pub id: i64,
+pub struct MutationJson {
+    pub id: MutationId,
     #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub action: &'a str,
+    pub kind: &'static str,
+    pub action: &'static str,
     pub amount: i64,
     pub initial_balance: i64,
     pub final_balance: i64,
@@ -33,12 +32,12 @@ pub struct MutationJson<'a> {
     pub updated_at: WireTime,
 }
 
-impl<'a> MutationJson<'a> {
-    pub fn new(row: &'a MutationRow, tz: Tz) -> Self {
+impl MutationJson {
+    pub fn new(row: &Mutation, tz: Tz) -> Self {
         Self {
             id: row.id,
-            kind: &row.kind,
-            action: &row.action,
+            kind: row.kind.as_str(),
+            action: row.action.as_str(),
             amount: row.amount,
             initial_balance: row.initial_balance,
             final_balance: row.final_balance,
@@ -51,20 +50,20 @@ impl<'a> MutationJson<'a> {
 
 /// WITHDRAWAL, in the seed's (alphabetical) key order.
 #[derive(Debug, Serialize)]
-pub struct WithdrawalJson<'a> {
+pub struct WithdrawalJson {
     pub amount: i64,
-    pub bank_account_id: i64,
+    pub bank_account_id: BankAccountId,
     pub cancelled_at: Option<WireTime>,
     pub created_at: WireTime,
-    pub deposit_id: i64,
-    pub id: i64,
+    pub deposit_id: WalletId,
+    pub id: WithdrawalId,
     pub processed_at: Option<WireTime>,
-    pub state: &'a str,
+    pub state: &'static str,
     pub updated_at: WireTime,
 }
 
-impl<'a> WithdrawalJson<'a> {
-    pub fn new(row: &'a WithdrawalRow, tz: Tz) -> Self {
+impl WithdrawalJson {
+    pub fn new(row: &Withdrawal, tz: Tz) -> Self {
         Self {
             amount: row.amount,
             bank_account_id: row.bank_account_id,
@@ -73,7 +72,7 @@ impl<'a> WithdrawalJson<'a> {
             deposit_id: row.deposit_id,
             id: row.id,
             processed_at: WireTime::opt(row.processed_at, tz),
-            state: &row.state,
+            state: row.state.as_str(),
             updated_at: WireTime::new(row.updated_at, tz),
         }
     }
@@ -81,14 +80,14 @@ impl<'a> WithdrawalJson<'a> {
 
 /// WITHDRAWAL plus its owner, for the operator surface.
 #[derive(Debug, Serialize)]
-pub struct OperatorWithdrawalJson<'a> {
+pub struct OperatorWithdrawalJson {
     #[serde(flatten)]
-    pub withdrawal: WithdrawalJson<'a>,
-    pub user_id: i64,
+    pub withdrawal: WithdrawalJson,
+    pub user_id: UserId,
 }
 
-impl<'a> OperatorWithdrawalJson<'a> {
-    pub fn new(row: &'a WithdrawalRow, tz: Tz) -> Self {
+impl OperatorWithdrawalJson {
+    pub fn new(row: &Withdrawal, tz: Tz) -> Self {
         Self {
             withdrawal: WithdrawalJson::new(row, tz),
             user_id: row.user_id,
@@ -97,12 +96,12 @@ impl<'a> OperatorWithdrawalJson<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct WithdrawalListJson<'a> {
-    pub withdrawals: Vec<OperatorWithdrawalJson<'a>>,
+pub struct WithdrawalListJson {
+    pub withdrawals: Vec<OperatorWithdrawalJson>,
 }
 
-impl<'a> WithdrawalListJson<'a> {
-    pub fn new(rows: &'a [WithdrawalRow], tz: Tz) -> Self {
+impl WithdrawalListJson {
+    pub fn new(rows: &[Withdrawal], tz: Tz) -> Self {
         Self {
             withdrawals: rows
                 .iter()
@@ -114,10 +113,10 @@ impl<'a> WithdrawalListJson<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct CreatedUserJson<'a> {
-    pub id: i64,
+    pub id: UserId,
     pub username: &'a str,
     pub email: &'a str,
-    pub deposit_id: i64,
+    pub deposit_id: WalletId,
     pub token: &'a str,
 }
 
@@ -135,15 +134,15 @@ impl<'a> From<&'a CreatedUser> for CreatedUserJson<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct UserJson<'a> {
-    pub id: i64,
+    pub id: UserId,
     pub username: &'a str,
     pub email: &'a str,
-    pub deposit_id: i64,
+    pub deposit_id: WalletId,
     pub balance: i64,
 }
 
-impl<'a> From<&'a UserRow> for UserJson<'a> {
-    fn from(u: &'a UserRow) -> Self {
+impl<'a> From<&'a User> for UserJson<'a> {
+    fn from(u: &'a User) -> Self {
         Self {
             id: u.id,
             username: &u.username,
@@ -156,15 +155,15 @@ impl<'a> From<&'a UserRow> for UserJson<'a> {
 
 #[derive(Debug, Serialize)]
 pub struct BankAccountJson<'a> {
-    pub id: i64,
-    pub user_id: i64,
+    pub id: BankAccountId,
+    pub user_id: UserId,
     pub bank_name: &'a str,
     pub account_number: &'a str,
     pub account_name: &'a str,
 }
 
-impl<'a> From<&'a BankAccountRow> for BankAccountJson<'a> {
-    fn from(a: &'a BankAccountRow) -> Self {
+impl<'a> From<&'a BankAccount> for BankAccountJson<'a> {
+    fn from(a: &'a BankAccount) -> Self {
         Self {
             id: a.id,
             user_id: a.user_id,
@@ -185,14 +184,14 @@ pub struct LedgerReportJson<'a> {
 #[derive(Debug, Serialize)]
 pub struct ViolationJson<'a> {
     pub check: &'a str,
-    pub user_id: i64,
-    pub mutation_id: Option<i64>,
-    pub withdrawal_id: Option<i64>,
+    pub user_id: UserId,
+    pub mutation_id: Option<MutationId>,
+    pub withdrawal_id: Option<WithdrawalId>,
     pub detail: &'a str,
 }
 
-impl<'a> From<&'a ViolationRow> for ViolationJson<'a> {
-    fn from(v: &'a ViolationRow) -> Self {
+impl<'a> From<&'a Violation> for ViolationJson<'a> {
+    fn from(v: &'a Violation) -> Self {
         Self {
             check: &v.check,
             user_id: v.user_id,

@@ -1,13 +1,20 @@
 //! Plain domain values shared by the service, the store and the wire.
 
-mod action;
 mod amount;
+mod ids;
+mod ledger;
+mod mutation;
 mod notes;
+mod sql_text;
 mod time;
-mod withdrawal_state;
+mod user;
+mod withdrawal;
 
-pub use action::{Action, MutationType, UnknownAction};
 pub use amount::Amount;
+pub use ids::{BankAccountId, MutationId, NotAnId, UserId, WalletId, WithdrawalId};
+pub use ledger::Violation;
+pub use mutation::{Action, Mutation, MutationType, UnknownAction, UnknownMutationType};
 pub use notes::{Note, TransactionNo};
 pub use time::{WireTime, WireTimeMillis};
-pub use withdrawal_state::{UnknownState, WithdrawalState};
+pub use user::{BankAccount, User, Wallet};
+pub use withdrawal::{UnknownState, Withdrawal, WithdrawalState};

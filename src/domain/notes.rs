@@ -1,6 +1,8 @@
 //! What a mutation says about itself beyond the money (SPEC §5.2): the
 //! marketplace's transaction number, a note, and dompet's own notes.
 
+use super::WithdrawalId;
+
 /// The marketplace's transaction number: 1 to 32 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionNo(String);
@@ -38,12 +40,12 @@ impl Note {
     }
 
     /// dompet's note on the debit of withdrawal `id`.
-    pub fn withdrawal(id: i64) -> Self {
+    pub fn withdrawal(id: WithdrawalId) -> Self {
         Self(format!("Pencairan dana #C{id}"))
     }
 
     /// dompet's note on the restore of cancelled withdrawal `id`.
-    pub fn restore(id: i64) -> Self {
+    pub fn restore(id: WithdrawalId) -> Self {
         Self(format!("Pengembalian dana pencairan #C{id}"))
     }
 
@@ -90,8 +92,14 @@ mod tests {
 
     #[test]
     fn dompet_names_its_tickets() {
-        assert_eq!(Note::withdrawal(4).as_str(), "Pencairan dana #C4");
-        assert_eq!(Note::restore(4).as_str(), "Pengembalian dana pencairan #C4");
+        assert_eq!(
+            Note::withdrawal(WithdrawalId::new(4)).as_str(),
+            "Pencairan dana #C4"
+        );
+        assert_eq!(
+            Note::restore(WithdrawalId::new(4)).as_str(),
+            "Pengembalian dana pencairan #C4"
+        );
         assert_eq!(Note::topup(12).as_str(), "Top up saldo #T12");
     }
 }

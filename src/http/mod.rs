@@ -2,7 +2,7 @@
 //! resort, so that nothing ever leaves as HTML or an empty body.
 
 mod health;
-mod internal;
+mod operator;
 mod public;
 
 use std::{any::Any, time::Duration};
@@ -27,6 +27,7 @@ use tower_http::{
 use tracing::Level;
 
 use crate::{config::Secret, service::Dompet};
+pub use operator::OperatorError;
 pub use public::PublicError;
 
 /// Largest request body accepted (SPEC §1).
@@ -35,15 +36,16 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub dompet: Dompet,
-    /// SHA-256 of `DOMPET_ADMIN_TOKEN`; `None` keeps the internal API off.
-    admin_token_sha256: Option<[u8; 32]>,
+    /// SHA-256 of `DOMPET_ADMIN_TOKEN`; `None` keeps the operator API off.
+    operator_token_sha256: Option<[u8; 32]>,
 }
 
 impl AppState {
-    pub fn new(dompet: Dompet, admin_token: Option<&Secret>) -> Self {
+    pub fn new(dompet: Dompet, operator_token: Option<&Secret>) -> Self {
         Self {
             dompet,
-            admin_token_sha256: admin_token.map(|t| Sha256::digest(t.expose().as_bytes()).into()),
+            operator_token_sha256: operator_token
+                .map(|t| Sha256::digest(t.expose().as_bytes()).into()),
         }
     }
 }
@@ -53,8 +55,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .merge(public::router());
-    if state.admin_token_sha256.is_some() {
-        app = app.nest("/internal/v1", internal::router());
+    if state.operator_token_sha256.is_some() {
+        app = app.nest("/internal/v1", operator::router());
     }
     let request_id = header::HeaderName::from_static("x-request-id");
     app.fallback(|| async { PublicError::NotFound })

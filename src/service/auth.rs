@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{Dompet, ServiceError};
-use crate::store::users;
+use crate::{domain::UserId, store::users};
 
 impl Dompet {
     /// The user id when `token` is that user's API token. An unknown or
@@ -14,8 +14,8 @@ impl Dompet {
         &self,
         user_id: &str,
         token: &str,
-    ) -> Result<Option<i64>, ServiceError> {
-        let id = parse_id(user_id);
+    ) -> Result<Option<UserId>, ServiceError> {
+        let id = user_id.parse::<UserId>().ok();
         let stored = match id {
             Some(id) => {
                 let mut conn = self.pool.acquire().await?;
@@ -28,14 +28,6 @@ impl Dompet {
         let matches: bool = given.as_slice().ct_eq(expected).into();
         Ok(id.filter(|_| matches && stored.is_some()))
     }
-}
-
-/// An id is ASCII digits that fit i64; anything else names no one.
-pub(crate) fn parse_id(text: &str) -> Option<i64> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 /// SHA-256 of an API token: the only form in which tokens are stored.

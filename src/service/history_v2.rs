@@ -1,25 +1,24 @@
 //! The later (v2) histories: the balance beside the history (SPEC §5.2).
 
 use super::{Dompet, Page, ServiceError};
-use crate::store::{
-    history_v2,
-    mutations::MutationRow,
-    withdrawals::{self, WithdrawalRow},
+use crate::{
+    domain::{Mutation, UserId, Withdrawal},
+    store::{history_v2, withdrawals},
 };
 
 /// A page of mutations and the balance of the same instant.
 #[derive(Debug, Clone)]
 pub struct BalancedHistory {
     pub balance: i64,
-    pub mutations: Vec<MutationRow>,
+    pub mutations: Vec<Mutation>,
 }
 
 /// `GET /v2/dompet/history.json`: one page of every list, one snapshot.
 #[derive(Debug, Clone)]
 pub struct CombinedHistory {
     pub balance: i64,
-    pub withdrawals: Vec<WithdrawalRow>,
-    pub mutations: Vec<MutationRow>,
+    pub withdrawals: Vec<Withdrawal>,
+    pub mutations: Vec<Mutation>,
 }
 
 impl Dompet {
@@ -27,7 +26,7 @@ impl Dompet {
     /// history's length.
     pub async fn balanced_history(
         &self,
-        user_id: i64,
+        user_id: UserId,
         page: Page,
     ) -> Result<BalancedHistory, ServiceError> {
         let mut conn = self.pool.acquire().await?;
@@ -43,7 +42,7 @@ impl Dompet {
     /// index, all seeing the same snapshot.
     pub async fn combined_history(
         &self,
-        user_id: i64,
+        user_id: UserId,
         page: Page,
     ) -> Result<CombinedHistory, ServiceError> {
         let mut tx = self

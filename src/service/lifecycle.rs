@@ -5,11 +5,8 @@ use super::{
     Dompet, Page, ServiceError,
 };
 use crate::{
-    domain::{Action, WithdrawalState},
-    store::{
-        wallets,
-        withdrawals::{self, WithdrawalRow},
-    },
+    domain::{Action, Amount, Withdrawal, WithdrawalId, WithdrawalState},
+    store::{wallets, withdrawals},
 };
 
 impl Dompet {
@@ -18,29 +15,28 @@ impl Dompet {
         &self,
         state: Option<WithdrawalState>,
         page: Page,
-    ) -> Result<Vec<WithdrawalRow>, ServiceError> {
+    ) -> Result<Vec<Withdrawal>, ServiceError> {
         let mut conn = self.pool.acquire().await?;
-        let state = state.map(WithdrawalState::as_str);
         Ok(withdrawals::page_by_state(&mut conn, state, page.limit(), page.offset()).await?)
     }
 
     /// Marks a pending withdrawal as paid out.
-    pub async fn process_withdrawal(&self, id: i64) -> Result<WithdrawalRow, ServiceError> {
+    pub async fn process_withdrawal(&self, id: WithdrawalId) -> Result<Withdrawal, ServiceError> {
         self.finish_withdrawal(id, WithdrawalState::Processed).await
     }
 
     /// Cancels a pending withdrawal and restores exactly what it debited, in
     /// one transaction; the user's day slot is free again.
-    pub async fn cancel_withdrawal(&self, id: i64) -> Result<WithdrawalRow, ServiceError> {
+    pub async fn cancel_withdrawal(&self, id: WithdrawalId) -> Result<Withdrawal, ServiceError> {
         self.finish_withdrawal(id, WithdrawalState::Cancelled).await
     }
 
-    #[tracing::instrument(name = "service.finish_withdrawal", skip_all, fields(withdrawal_id = id, to = to.as_str()))]
+    #[tracing::instrument(name = "service.finish_withdrawal", skip_all, fields(withdrawal_id = %id, to = to.as_str()))]
     async fn finish_withdrawal(
         &self,
-        id: i64,
+        id: WithdrawalId,
         to: WithdrawalState,
-    ) -> Result<WithdrawalRow, ServiceError> {
+    ) -> Result<Withdrawal, ServiceError> {
         let mut tx = self.pool.begin().await?;
         let found = withdrawals::find(&mut tx, id)
             .await?
@@ -50,14 +46,15 @@ impl Dompet {
         let mut wallet = wallets::lock(&mut tx, found.user_id)
             .await?
             .ok_or(ServiceError::UserNotFound)?;
-        let Some(done) = withdrawals::finish(&mut tx, id, to.as_str()).await? else {
+        let Some(done) = withdrawals::finish(&mut tx, id, to).await? else {
             let now = withdrawals::find(&mut tx, id)
                 .await?
                 .map_or(found.state, |w| w.state);
             return Err(ServiceError::NotPending(now));
         };
         if to == WithdrawalState::Cancelled {
-            let restored = done.amount + done.fee;
+            let restored = Amount::new(done.amount + done.fee)
+                .ok_or(ServiceError::internal("a withdrawal debited nothing"))?;
             apply_in_tx(
                 &mut tx,
                 &mut wallet,
@@ -68,11 +65,7 @@ impl Dompet {
             .await?;
         }
         tx.commit().await?;
-        tracing::info!(
-            withdrawal_id = id,
-            state = to.as_str(),
-            "withdrawal finished"
-        );
+        tracing::info!(withdrawal_id = %id, state = to.as_str(), "withdrawal finished");
         Ok(done)
     }
 }

@@ -16,7 +16,6 @@ mod withdraw;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
-pub(crate) use auth::parse_id;
 pub use error::ServiceError;
 pub use history_v2::{BalancedHistory, CombinedHistory};
 pub use passwords::Passwords;
@@ -82,23 +81,11 @@ impl Dompet {
         &self.pool
     }
 
-    /// The once-per-day rule asks PostgreSQL for the local date, so the
-    /// database must know the configured zone too.
-    pub async fn check_timezone(&self) -> Result<(), ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        crate::store::withdrawals::local_today(&mut conn, self.timezone.name())
-            .await
-            .map_err(|e| {
-                ServiceError::Invalid(format!(
-                    "PostgreSQL does not know the time zone {}: {e}",
-                    self.timezone.name()
-                ))
-            })?;
-        Ok(())
-    }
-
     /// Whether the database answers.
     pub async fn ready(&self) -> bool {
-        sqlx::query("select 1").execute(&self.pool).await.is_ok()
+        match self.pool.acquire().await {
+            Ok(mut conn) => crate::store::health::ping(&mut conn).await.is_ok(),
+            Err(_) => false,
+        }
     }
 }

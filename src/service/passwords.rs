@@ -39,7 +39,7 @@ impl Passwords {
             Argon2::default()
                 .hash_password(password.as_bytes(), &salt)
                 .map(|hash| hash.to_string())
-                .map_err(|e| ServiceError::Hashing(e.to_string()))
+                .map_err(|e| ServiceError::Hashing(Box::new(e)))
         })
         .await?
     }
@@ -68,7 +68,7 @@ impl Passwords {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| ServiceError::Hashing(e.to_string()))?;
+            .map_err(|e| ServiceError::Hashing(Box::new(e)))?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -76,6 +76,6 @@ impl Passwords {
         })
         .in_current_span()
         .await
-        .map_err(|e| ServiceError::Hashing(e.to_string()))
+        .map_err(|e| ServiceError::Hashing(Box::new(e)))
     }
 }

@@ -1,12 +1,15 @@
 //! The seed document's demo data, for the embedded default.
 
 use super::{auth::token_digest, Dompet, ServiceError};
-use crate::store::{bank_accounts, seed, users, wallets};
+use crate::{
+    domain::{BankAccountId, UserId},
+    store::{bank_accounts, seed, users, wallets},
+};
 
-pub const DEMO_USER_ID: i64 = 204254;
+pub const DEMO_USER_ID: UserId = UserId::new(204254);
 pub const DEMO_TOKEN: &str = "Sy7PRGGr4foUk22uzjMu";
 pub const DEMO_PASSWORD: &str = "testing1234";
-pub const DEMO_BANK_ACCOUNT_ID: i64 = 41812;
+pub const DEMO_BANK_ACCOUNT_ID: BankAccountId = BankAccountId::new(41812);
 
 impl Dompet {
     /// Writes the demo user of the seed once: user 204254 with its token and
@@ -14,7 +17,7 @@ impl Dompet {
     /// Returns false when it was already there.
     pub async fn seed_demo(&self) -> Result<bool, ServiceError> {
         let mut conn = self.pool.acquire().await?;
-        if seed::user_exists(&mut conn, DEMO_USER_ID).await? {
+        if users::exists(&mut conn, DEMO_USER_ID).await? {
             return Ok(false);
         }
         drop(conn);
@@ -42,7 +45,7 @@ impl Dompet {
         seed::start_withdrawal_ids_at_seed(&mut tx).await?;
         tx.commit().await?;
         tracing::info!(
-            user_id = DEMO_USER_ID,
+            user_id = %DEMO_USER_ID,
             "seeded the demo user of the seed document"
         );
         Ok(true)

@@ -3,8 +3,9 @@
 use rand::{distributions::Alphanumeric, Rng};
 
 use super::{auth::token_digest, Dompet, ServiceError};
-use crate::store::{
-    self, bank_accounts, bank_accounts::BankAccountRow, users, users::UserRow, wallets,
+use crate::{
+    domain::{BankAccount, BankAccountId, User, UserId, WalletId},
+    store::{self, bank_accounts, users, wallets},
 };
 
 const TOKEN_LEN: usize = 32;
@@ -18,7 +19,7 @@ pub struct NewUser {
     pub email: String,
     pub password: String,
     /// Given when importing an existing user.
-    pub id: Option<i64>,
+    pub id: Option<UserId>,
     pub token: Option<String>,
 }
 
@@ -26,10 +27,10 @@ pub struct NewUser {
 /// ever show.
 #[derive(Debug, Clone)]
 pub struct CreatedUser {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
     pub email: String,
-    pub deposit_id: i64,
+    pub deposit_id: WalletId,
     pub token: String,
 }
 
@@ -38,7 +39,7 @@ pub struct NewBankAccount {
     pub bank_name: String,
     pub account_number: String,
     pub account_name: String,
-    pub id: Option<i64>,
+    pub id: Option<BankAccountId>,
 }
 
 impl NewUser {
@@ -54,7 +55,7 @@ impl NewUser {
         if !(8..=1024).contains(&password_len) {
             return invalid("password must be 8 to 1024 characters");
         }
-        if matches!(self.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id)) {
+        if matches!(self.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id.get())) {
             return invalid("id must be between 1 and 4611686018427387903");
         }
         if let Some(token) = &self.token {
@@ -114,7 +115,7 @@ impl Dompet {
         .await;
         let (id, deposit_id) = inserted.map_err(user_conflict)?;
         tx.commit().await?;
-        tracing::info!(user_id = id, "user created");
+        tracing::info!(user_id = %id, "user created");
         Ok(CreatedUser {
             id,
             username: new.username,
@@ -124,7 +125,7 @@ impl Dompet {
         })
     }
 
-    pub async fn user(&self, id: i64) -> Result<UserRow, ServiceError> {
+    pub async fn user(&self, id: UserId) -> Result<User, ServiceError> {
         let mut conn = self.pool.acquire().await?;
         users::find(&mut conn, id)
             .await?
@@ -133,9 +134,9 @@ impl Dompet {
 
     pub async fn add_bank_account(
         &self,
-        user_id: i64,
+        user_id: UserId,
         new: NewBankAccount,
-    ) -> Result<BankAccountRow, ServiceError> {
+    ) -> Result<BankAccount, ServiceError> {
         for (field, value) in [
             ("bank_name", &new.bank_name),
             ("account_number", &new.account_number),
@@ -147,7 +148,7 @@ impl Dompet {
                 )));
             }
         }
-        if matches!(new.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id)) {
+        if matches!(new.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id.get())) {
             return Err(ServiceError::Invalid(
                 "id must be between 1 and 4611686018427387903".into(),
             ));

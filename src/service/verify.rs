@@ -1,10 +1,7 @@
 //! `ledger verify`: the invariants of SPEC §2 over the whole ledger.
 
 use super::{Dompet, ServiceError};
-use crate::store::{
-    users,
-    verify::{self, ViolationRow},
-};
+use crate::{domain::Violation, store::verify};
 
 /// At most this many violations are listed; one broken row rarely breaks
 /// more than one check, so the first thousand locate any damage.
@@ -13,7 +10,7 @@ const MAX_VIOLATIONS: i64 = 1000;
 #[derive(Debug, Clone)]
 pub struct LedgerReport {
     pub users_checked: i64,
-    pub violations: Vec<ViolationRow>,
+    pub violations: Vec<Violation>,
 }
 
 impl LedgerReport {
@@ -28,10 +25,8 @@ impl Dompet {
         let mut tx = self.pool.begin().await?;
         // One snapshot for both queries, so postings running meanwhile can
         // neither be half-seen nor counted against the wrong user total.
-        sqlx::query("set transaction isolation level repeatable read, read only")
-            .execute(&mut *tx)
-            .await?;
-        let users_checked = users::count(&mut tx).await?;
+        verify::begin_snapshot(&mut tx).await?;
+        let users_checked = verify::users_count(&mut tx).await?;
         let violations = verify::violations(&mut tx, MAX_VIOLATIONS).await?;
         tx.commit().await?;
         Ok(LedgerReport {

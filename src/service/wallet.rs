@@ -4,17 +4,19 @@ use sqlx::PgConnection;
 
 use super::{Dompet, ServiceError};
 use crate::{
-    domain::{Action, Amount, MutationType, Note, TransactionNo},
+    domain::{
+        Action, Amount, Mutation, MutationType, Note, TransactionNo, UserId, Wallet, WithdrawalId,
+    },
     store::{
-        mutations::{self, MutationRow, NewMutation},
-        wallets::{self, Wallet},
+        mutations::{self, NewMutation},
+        wallets,
     },
 };
 
 /// A back-office credit or debit.
 #[derive(Debug, Clone)]
 pub struct Posting {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub action: Action,
     pub amount: Amount,
     pub transaction_id: Option<i64>,
@@ -26,15 +28,15 @@ pub struct Posting {
 
 #[derive(Debug, Clone)]
 pub enum Posted {
-    Created(MutationRow),
+    Created(Mutation),
     /// The key was seen before with the same fields: the first result.
-    Replayed(MutationRow),
+    Replayed(Mutation),
 }
 
 impl Posting {
-    fn matches(&self, row: &MutationRow) -> bool {
+    fn matches(&self, row: &Mutation) -> bool {
         row.user_id == self.user_id
-            && row.action == self.action.as_str()
+            && row.action == self.action
             && row.amount == self.amount.get()
             && row.transaction_id == self.transaction_id
             && row.transaction_no.as_deref() == self.transaction_no.as_ref().map(|t| t.as_str())
@@ -52,7 +54,7 @@ pub(crate) enum Origin<'a> {
     },
     /// A withdrawal's debit or the restore of a cancelled one: dompet writes
     /// the note, naming the withdrawal.
-    Withdrawal(i64),
+    Withdrawal(WithdrawalId),
 }
 
 /// Appends one mutation to a wallet locked by the caller's transaction and
@@ -61,21 +63,21 @@ pub(crate) async fn apply_in_tx(
     conn: &mut PgConnection,
     wallet: &mut Wallet,
     action: Action,
-    amount: i64,
+    amount: Amount,
     origin: Origin<'_>,
-) -> Result<MutationRow, ServiceError> {
+) -> Result<Mutation, ServiceError> {
     let final_balance = match action.mutation_type() {
         MutationType::Credit => wallet
             .balance
-            .checked_add(amount)
+            .checked_add(amount.get())
             .ok_or(ServiceError::BalanceOverflow)?,
-        MutationType::Debit if amount > wallet.balance => {
+        MutationType::Debit if amount.get() > wallet.balance => {
             return Err(ServiceError::InsufficientBalance {
                 balance: wallet.balance,
-                amount,
+                amount: amount.get(),
             })
         }
-        MutationType::Debit => wallet.balance - amount,
+        MutationType::Debit => wallet.balance - amount.get(),
     };
     let own_note;
     let (transaction_id, transaction_no, note, withdrawal_id, idempotency_key) = match origin {
@@ -104,8 +106,7 @@ pub(crate) async fn apply_in_tx(
         NewMutation {
             user_id: wallet.user_id,
             deposit_id: wallet.id,
-            kind: action.mutation_type().as_str(),
-            action: action.as_str(),
+            action,
             amount,
             initial_balance: wallet.balance,
             final_balance,
@@ -125,7 +126,7 @@ pub(crate) async fn apply_in_tx(
 impl Dompet {
     /// Posts a back-office credit (`remit`, `topup`, `refund`) or debit
     /// (`payment`) exactly once per idempotency key.
-    #[tracing::instrument(name = "service.post_mutation", skip_all, fields(user_id = posting.user_id))]
+    #[tracing::instrument(name = "service.post_mutation", skip_all, fields(user_id = %posting.user_id))]
     pub async fn post_mutation(&self, posting: Posting) -> Result<Posted, ServiceError> {
         if !posting.action.is_postable() {
             return Err(ServiceError::Invalid(format!(
@@ -155,25 +156,19 @@ impl Dompet {
             note: posting.note.as_ref(),
             idempotency_key: key,
         };
-        let row = apply_in_tx(
-            &mut tx,
-            &mut wallet,
-            posting.action,
-            posting.amount.get(),
-            origin,
-        )
-        .await
-        .map_err(|e| match e.constraint() {
-            // The same key raced in for another user's wallet (same-user
-            // twins queue on the wallet lock and replay above).
-            Some("mutations_idempotency_key") => ServiceError::IdempotencyMismatch,
-            _ => e,
-        })?;
+        let row = apply_in_tx(&mut tx, &mut wallet, posting.action, posting.amount, origin)
+            .await
+            .map_err(|e| match e.constraint() {
+                // The same key raced in for another user's wallet (same-user
+                // twins queue on the wallet lock and replay above).
+                Some("mutations_idempotency_key") => ServiceError::IdempotencyMismatch,
+                _ => e,
+            })?;
         tx.commit().await?;
         tracing::info!(
-            user_id = posting.user_id,
-            mutation_id = row.id,
-            action = row.action,
+            user_id = %posting.user_id,
+            mutation_id = %row.id,
+            action = row.action.as_str(),
             "mutation posted"
         );
         Ok(Posted::Created(row))

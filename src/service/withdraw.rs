@@ -6,23 +6,23 @@ use sha2::{Digest, Sha256};
 use sqlx::{postgres::types::PgInterval, PgConnection};
 
 use super::{
-    auth::parse_id,
     wallet::{apply_in_tx, Origin},
     Dompet, ServiceError,
 };
 use crate::{
-    domain::{Action, Amount},
+    domain::{Action, Amount, BankAccountId, UserId, Wallet, WithdrawalId},
     store::{
         attempts, bank_accounts,
         idempotency::{self, StoredAnswer},
-        users,
-        wallets::{self, Wallet},
+        users, wallets,
         withdrawals::{self, NewWithdrawal},
     },
 };
 
+/// Wrong passwords within [`LOCKOUT_WINDOW_MINUTES`] that lock a user out…
 const LOCKOUT_FAILURES: i64 = 5;
-const LOCKOUT_MINUTES: i64 = 30;
+/// …for this long, counted from the last of them.
+const LOCKOUT_WINDOW_MINUTES: i64 = 30;
 
 /// A withdrawal rule that can fail, in the order they are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,24 +36,11 @@ pub enum Rule {
     BalanceWithFee,
 }
 
-impl Rule {
-    pub fn message(self) -> &'static str {
-        match self {
-            Self::Amount => "Jumlah pencairan tidak valid.",
-            Self::BankAccount => "Rekening pencairan harus milik Anda.",
-            Self::OncePerDay => "Pencairan hanya bisa dilakukan satu kali sehari.",
-            Self::Password => "Password tidak valid.",
-            Self::Balance => "Pencairan dana maksimal sejumlah saldo yang dimiliki.",
-            Self::BalanceWithFee => "Jumlah pencairan dan biaya transfer lebih besar dari saldo.",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WithdrawOutcome {
     Accepted {
-        withdrawal_id: i64,
+        withdrawal_id: WithdrawalId,
     },
     /// Every failed rule, in rule order.
     Rejected {
@@ -63,13 +50,13 @@ pub enum WithdrawOutcome {
     LockedOut,
 }
 
-/// The request's parameters as the client sent them (strings, unparsed).
-#[derive(Clone, Default)]
+/// The request's parameters as the client sent them (strings, unparsed: the
+/// rules themselves judge them).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct WithdrawRequest {
     pub amount: Option<String>,
     pub bank_account_id: Option<String>,
     pub password: Option<String>,
-    pub idempotency_key: Option<String>,
 }
 
 impl std::fmt::Debug for WithdrawRequest {
@@ -78,30 +65,53 @@ impl std::fmt::Debug for WithdrawRequest {
             .field("amount", &self.amount)
             .field("bank_account_id", &self.bank_account_id)
             .field("password", &self.password.as_ref().map(|_| "…"))
-            .field("idempotency_key", &self.idempotency_key)
             .finish()
     }
 }
 
 impl WithdrawRequest {
+    /// Field by field, `self` wins over `fallback`.
+    pub fn or(self, fallback: Self) -> Self {
+        Self {
+            amount: self.amount.or(fallback.amount),
+            bank_account_id: self.bank_account_id.or(fallback.bank_account_id),
+            password: self.password.or(fallback.password),
+        }
+    }
+
+    fn amount(&self) -> Option<Amount> {
+        self.amount.as_deref().and_then(Amount::parse_digits)
+    }
+
+    fn bank_account_id(&self) -> Option<BankAccountId> {
+        self.bank_account_id.as_deref()?.parse().ok()
+    }
+
     /// What makes two requests "the same" for an Idempotency-Key: the amount,
-    /// the bank account and whether the password was right. The password
-    /// itself is never stored in any form but its argon2 hash.
+    /// the bank account and whether the password was right. Values the rules
+    /// accept are taken as numbers (`"025000"` is `"25000"`); others by their
+    /// text. The password itself is never stored in any form but its hash.
     fn fingerprint(&self, password_ok: bool) -> String {
+        let amount = match self.amount() {
+            Some(amount) => format!("n:{amount}"),
+            None => text_part(self.amount.as_deref()),
+        };
+        let bank_account = match self.bank_account_id() {
+            Some(id) => format!("n:{id}"),
+            None => text_part(self.bank_account_id.as_deref()),
+        };
         let mut hasher = Sha256::new();
-        for field in [&self.amount, &self.bank_account_id] {
-            match field {
-                Some(value) => {
-                    hasher.update([1]);
-                    hasher.update((value.len() as u64).to_be_bytes());
-                    hasher.update(value.as_bytes());
-                }
-                None => hasher.update([0]),
-            }
+        for part in [amount, bank_account] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part.as_bytes());
         }
         hasher.update([u8::from(password_ok)]);
         hex::encode(hasher.finalize())
     }
+}
+
+fn text_part(value: Option<&str>) -> String {
+    value.map_or_else(|| "-".to_owned(), |text| format!("t:{text}"))
 }
 
 enum Decision {
@@ -118,7 +128,7 @@ fn replay(stored: StoredAnswer, fingerprint: &str) -> Result<WithdrawOutcome, Se
         return Err(ServiceError::IdempotencyMismatch);
     }
     serde_json::from_str(&stored.outcome)
-        .map_err(|e| ServiceError::Internal(format!("stored idempotent answer unreadable: {e}")))
+        .map_err(|e| ServiceError::internal_from("stored idempotent answer unreadable", e))
 }
 
 fn minutes(n: i64) -> PgInterval {
@@ -130,11 +140,12 @@ fn minutes(n: i64) -> PgInterval {
 }
 
 impl Dompet {
-    #[tracing::instrument(name = "service.request_withdrawal", skip_all, fields(user_id = user_id))]
+    #[tracing::instrument(name = "service.request_withdrawal", skip_all, fields(user_id = %user_id))]
     pub async fn request_withdrawal(
         &self,
-        user_id: i64,
+        user_id: UserId,
         request: WithdrawRequest,
+        idempotency_key: Option<String>,
     ) -> Result<WithdrawOutcome, ServiceError> {
         let mut conn = self.pool.acquire().await?;
         // A locked-out user costs no argon2 run.
@@ -154,7 +165,14 @@ impl Dompet {
 
         let mut tx = self.pool.begin().await?;
         let decision = self
-            .withdraw_in_tx(&mut tx, user_id, &request, &fingerprint, password_ok)
+            .withdraw_in_tx(
+                &mut tx,
+                user_id,
+                &request,
+                idempotency_key.as_deref(),
+                &fingerprint,
+                password_ok,
+            )
             .await;
         match decision {
             Ok(Decision::Fresh(outcome)) => {
@@ -168,12 +186,10 @@ impl Dompet {
             Ok(Decision::Raced) => {
                 tx.rollback().await?;
                 let mut conn = self.pool.acquire().await?;
-                let key = request.idempotency_key.as_deref().unwrap_or_default();
-                let stored = idempotency::find(&mut conn, user_id, key)
-                    .await?
-                    .ok_or_else(|| {
-                        ServiceError::Internal("idempotency key vanished after a race".into())
-                    })?;
+                let key = idempotency_key.as_deref().unwrap_or_default();
+                let stored = idempotency::find(&mut conn, user_id, key).await?.ok_or(
+                    ServiceError::internal("idempotency key vanished after a race"),
+                )?;
                 replay(stored, &fingerprint)
             }
             // The schema's backstop for rule 3. The wallet lock makes it
@@ -191,8 +207,9 @@ impl Dompet {
     async fn withdraw_in_tx(
         &self,
         conn: &mut PgConnection,
-        user_id: i64,
+        user_id: UserId,
         request: &WithdrawRequest,
+        key: Option<&str>,
         fingerprint: &str,
         password_ok: bool,
     ) -> Result<Decision, ServiceError> {
@@ -208,17 +225,15 @@ impl Dompet {
         if password_ok {
             attempts::reset(conn, user_id).await?;
         } else {
-            attempts::record_failure(conn, user_id, LOCKOUT_FAILURES, minutes(LOCKOUT_MINUTES))
-                .await?;
+            record_password_failure(conn, user_id).await?;
         }
-        let key = request.idempotency_key.as_deref();
         if let Some(key) = key {
             if let Some(stored) = idempotency::find(conn, user_id, key).await? {
                 return Ok(Decision::Replay(stored));
             }
         }
-        let amount = request.amount.as_deref().and_then(Amount::parse_digits);
-        let bank_account_id = request.bank_account_id.as_deref().and_then(parse_id);
+        let amount = request.amount();
+        let bank_account_id = request.bank_account_id();
         // One clock for every node: the database's, read once per request.
         let today = withdrawals::local_today(conn, self.timezone.name()).await?;
         let failed = self
@@ -234,7 +249,7 @@ impl Dompet {
         };
         if let Some(key) = key {
             let serialized = serde_json::to_string(&outcome)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+                .map_err(|e| ServiceError::internal_from("cannot store the answer", e))?;
             if !idempotency::save(conn, user_id, key, fingerprint, &serialized).await? {
                 return Ok(Decision::Raced);
             }
@@ -249,7 +264,7 @@ impl Dompet {
         wallet: &Wallet,
         today: NaiveDate,
         amount: Option<Amount>,
-        bank_account_id: Option<i64>,
+        bank_account_id: Option<BankAccountId>,
         password_ok: bool,
     ) -> Result<Vec<Rule>, ServiceError> {
         let mut failed = Vec::new();
@@ -290,21 +305,25 @@ impl Dompet {
         wallet: &mut Wallet,
         today: NaiveDate,
         amount: Amount,
-        bank_account_id: i64,
-    ) -> Result<i64, ServiceError> {
+        bank_account_id: BankAccountId,
+    ) -> Result<WithdrawalId, ServiceError> {
         let withdrawal = withdrawals::insert(
             conn,
             NewWithdrawal {
                 user_id: wallet.user_id,
                 deposit_id: wallet.id,
                 bank_account_id,
-                amount: amount.get(),
+                amount,
                 fee: self.withdrawal_fee,
                 local_day: today,
             },
         )
         .await?;
-        let total = amount.get() + self.withdrawal_fee;
+        let total = amount
+            .get()
+            .checked_add(self.withdrawal_fee)
+            .and_then(Amount::new)
+            .ok_or(ServiceError::BalanceOverflow)?;
         apply_in_tx(
             conn,
             wallet,
@@ -314,10 +333,26 @@ impl Dompet {
         )
         .await?;
         tracing::info!(
-            user_id = wallet.user_id,
-            withdrawal_id = withdrawal.id,
+            user_id = %wallet.user_id,
+            withdrawal_id = %withdrawal.id,
             "withdrawal requested"
         );
         Ok(withdrawal.id)
     }
+}
+
+/// Counts a failed password check; the failure that completes
+/// [`LOCKOUT_FAILURES`] within the window locks the user out for the window
+/// and starts the count afresh.
+async fn record_password_failure(
+    conn: &mut PgConnection,
+    user_id: UserId,
+) -> Result<(), ServiceError> {
+    let window = minutes(LOCKOUT_WINDOW_MINUTES);
+    let failures = attempts::record_failure(conn, user_id, window).await?;
+    if failures >= LOCKOUT_FAILURES {
+        attempts::lock_for(conn, user_id, window).await?;
+        attempts::reset(conn, user_id).await?;
+    }
+    Ok(())
 }

@@ -4,16 +4,16 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::mutations::MutationRow;
+use crate::domain::{Action, Mutation, MutationId, MutationType, UserId};
 
 /// One row of the joined read: the balance, and a mutation unless the page
 /// is empty.
 struct PageRow {
     balance: i64,
-    id: Option<i64>,
-    user_id: Option<i64>,
-    kind: Option<String>,
-    action: Option<String>,
+    id: Option<MutationId>,
+    user_id: Option<UserId>,
+    kind: Option<MutationType>,
+    action: Option<Action>,
     amount: Option<i64>,
     initial_balance: Option<i64>,
     final_balance: Option<i64>,
@@ -25,8 +25,8 @@ struct PageRow {
 }
 
 impl PageRow {
-    fn mutation(self) -> Option<MutationRow> {
-        Some(MutationRow {
+    fn mutation(self) -> Option<Mutation> {
+        Some(Mutation {
             id: self.id?,
             user_id: self.user_id?,
             kind: self.kind?,
@@ -49,14 +49,15 @@ impl PageRow {
 /// `None` when the user has no wallet.
 pub async fn mutations_with_balance(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     limit: i64,
     offset: i64,
-) -> Result<Option<(i64, Vec<MutationRow>)>, sqlx::Error> {
+) -> Result<Option<(i64, Vec<Mutation>)>, sqlx::Error> {
     let rows = sqlx::query_as!(
         PageRow,
-        r#"select d.balance, m.id as "id?", m.user_id as "user_id?", m.type as "kind?",
-                  m.action as "action?", m.amount as "amount?",
+        r#"select d.balance, m.id as "id?: MutationId", m.user_id as "user_id?: UserId",
+                  m.type as "kind?: MutationType", m.action as "action?: Action",
+                  m.amount as "amount?",
                   m.initial_balance as "initial_balance?", m.final_balance as "final_balance?",
                   m.transaction_id as "transaction_id?", m.transaction_no as "transaction_no?",
                   m.note as "note?", m.created_at as "created_at?", m.updated_at as "updated_at?"
@@ -69,7 +70,7 @@ pub async fn mutations_with_balance(
            ) m on true
            where d.user_id = $1
            order by m.id desc"#,
-        user_id,
+        user_id.get(),
         limit,
         offset
     )

@@ -2,6 +2,8 @@
 
 use sqlx::PgConnection;
 
+use crate::domain::UserId;
+
 #[derive(Debug, Clone)]
 pub struct StoredAnswer {
     pub fingerprint: String,
@@ -10,13 +12,13 @@ pub struct StoredAnswer {
 
 pub async fn find(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
 ) -> Result<Option<StoredAnswer>, sqlx::Error> {
     sqlx::query_as!(
         StoredAnswer,
         "select fingerprint, outcome from withdraw_idempotency where user_id = $1 and key = $2",
-        user_id,
+        user_id.get(),
         key
     )
     .fetch_optional(conn)
@@ -27,7 +29,7 @@ pub async fn find(
 /// false when the key already has one (a concurrent twin committed first).
 pub async fn save(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     key: &str,
     fingerprint: &str,
     outcome: &str,
@@ -35,7 +37,7 @@ pub async fn save(
     let inserted = sqlx::query!(
         r#"insert into withdraw_idempotency (user_id, key, fingerprint, outcome)
            values ($1, $2, $3, $4) on conflict do nothing"#,
-        user_id,
+        user_id.get(),
         key,
         fingerprint,
         outcome

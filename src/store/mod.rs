@@ -3,6 +3,7 @@
 
 pub mod attempts;
 pub mod bank_accounts;
+pub mod health;
 pub mod history_v2;
 pub mod idempotency;
 pub mod mutations;

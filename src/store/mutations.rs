@@ -1,62 +1,47 @@
 //! `mutations`: the append-only ledger of credits and debits.
 
-use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MutationRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub kind: String,
-    pub action: String,
-    pub amount: i64,
-    pub initial_balance: i64,
-    pub final_balance: i64,
-    pub transaction_id: Option<i64>,
-    pub transaction_no: Option<String>,
-    pub note: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
+use crate::domain::{
+    Action, Amount, Mutation, MutationId, MutationType, UserId, WalletId, WithdrawalId,
+};
 
 pub struct NewMutation<'a> {
-    pub user_id: i64,
-    pub deposit_id: i64,
-    pub kind: &'a str,
-    pub action: &'a str,
-    pub amount: i64,
+    pub user_id: UserId,
+    pub deposit_id: WalletId,
+    pub action: Action,
+    pub amount: Amount,
     pub initial_balance: i64,
     pub final_balance: i64,
     pub transaction_id: Option<i64>,
     pub transaction_no: Option<&'a str>,
     pub note: Option<&'a str>,
-    pub withdrawal_id: Option<i64>,
+    pub withdrawal_id: Option<WithdrawalId>,
     pub idempotency_key: Option<&'a str>,
 }
 
-pub async fn insert(
-    conn: &mut PgConnection,
-    m: NewMutation<'_>,
-) -> Result<MutationRow, sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, m: NewMutation<'_>) -> Result<Mutation, sqlx::Error> {
     sqlx::query_as!(
-        MutationRow,
+        Mutation,
         r#"insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
                                   final_balance, transaction_id, transaction_no, note,
                                   withdrawal_id, idempotency_key)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-           returning id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                     transaction_id, transaction_no, note, created_at, updated_at"#,
-        m.user_id,
-        m.deposit_id,
-        m.kind,
-        m.action,
-        m.amount,
+           returning id as "id: MutationId", user_id as "user_id: UserId",
+                     type as "kind: MutationType", action as "action: Action", amount,
+                     initial_balance, final_balance, transaction_id, transaction_no, note,
+                  created_at, updated_at"#,
+        m.user_id.get(),
+        m.deposit_id.get(),
+        m.action.mutation_type().as_str(),
+        m.action.as_str(),
+        m.amount.get(),
         m.initial_balance,
         m.final_balance,
         m.transaction_id,
         m.transaction_no,
         m.note,
-        m.withdrawal_id,
+        m.withdrawal_id.map(WithdrawalId::get),
         m.idempotency_key,
     )
     .fetch_one(conn)
@@ -66,11 +51,13 @@ pub async fn insert(
 pub async fn find_by_idempotency_key(
     conn: &mut PgConnection,
     key: &str,
-) -> Result<Option<MutationRow>, sqlx::Error> {
+) -> Result<Option<Mutation>, sqlx::Error> {
     sqlx::query_as!(
-        MutationRow,
-        r#"select id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                  transaction_id, transaction_no, note, created_at, updated_at
+        Mutation,
+        r#"select id as "id: MutationId", user_id as "user_id: UserId",
+                  type as "kind: MutationType", action as "action: Action", amount,
+                  initial_balance, final_balance, transaction_id, transaction_no, note,
+                  created_at, updated_at
            from mutations where idempotency_key = $1"#,
         key
     )
@@ -81,17 +68,19 @@ pub async fn find_by_idempotency_key(
 /// One page of a user's history, newest first, walking `mutations_user_id_id`.
 pub async fn page_for_user(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     limit: i64,
     offset: i64,
-) -> Result<Vec<MutationRow>, sqlx::Error> {
+) -> Result<Vec<Mutation>, sqlx::Error> {
     sqlx::query_as!(
-        MutationRow,
-        r#"select id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                  transaction_id, transaction_no, note, created_at, updated_at
+        Mutation,
+        r#"select id as "id: MutationId", user_id as "user_id: UserId",
+                  type as "kind: MutationType", action as "action: Action", amount,
+                  initial_balance, final_balance, transaction_id, transaction_no, note,
+                  created_at, updated_at
            from mutations where user_id = $1
            order by id desc limit $2 offset $3"#,
-        user_id,
+        user_id.get(),
         limit,
         offset
     )

@@ -3,29 +3,22 @@
 
 use sqlx::PgConnection;
 
-pub async fn user_exists(conn: &mut PgConnection, id: i64) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"select exists(select 1 from users where id = $1) as "exists!""#,
-        id
-    )
-    .fetch_one(conn)
-    .await
-}
+use crate::domain::{UserId, WalletId};
 
 /// The seed's mutation 346: a 30000 remit for transaction 51938 at
 /// 2013-11-25T15:32:47+07:00, the wallet's first, so it starts at 0.
 pub async fn insert_remit(
     conn: &mut PgConnection,
-    user_id: i64,
-    deposit_id: i64,
+    user_id: UserId,
+    deposit_id: WalletId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"insert into mutations (id, user_id, deposit_id, type, action, amount, initial_balance,
                                   final_balance, transaction_id, idempotency_key, created_at, updated_at)
            values (346, $1, $2, 'Deposit::Credit', 'remit', 30000, 0, 30000, 51938,
                    'seed:remit:51938', '2013-11-25T15:32:47+07:00', '2013-11-25T15:32:47+07:00')"#,
-        user_id,
-        deposit_id
+        user_id.get(),
+        deposit_id.get()
     )
     .execute(&mut *conn)
     .await?;

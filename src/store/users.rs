@@ -2,17 +2,10 @@
 
 use sqlx::PgConnection;
 
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub deposit_id: i64,
-    pub balance: i64,
-}
+use crate::domain::{User, UserId, WalletId};
 
 pub struct NewUser<'a> {
-    pub id: Option<i64>,
+    pub id: Option<UserId>,
     pub username: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
@@ -20,12 +13,12 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a user, taking the given id (an import) or the next one.
-pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<UserId, sqlx::Error> {
     let id = sqlx::query_scalar!(
         r#"insert into users (id, username, email, password_hash, token_sha256)
            values (coalesce($1, nextval(pg_get_serial_sequence('users', 'id'))), $2, $3, $4, $5)
-           returning id"#,
-        user.id,
+           returning id as "id: UserId""#,
+        user.id.map(UserId::get),
         user.username,
         user.email,
         user.password_hash,
@@ -34,43 +27,47 @@ pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<i64, s
     .fetch_one(&mut *conn)
     .await?;
     if user.id.is_some() {
-        super::bump_identity_past(conn, "users", id).await?;
+        super::bump_identity_past(conn, "users", id.get()).await?;
     }
     Ok(id)
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find(conn: &mut PgConnection, id: UserId) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as!(
-        UserRow,
-        r#"select u.id, u.username, u.email, d.id as deposit_id, d.balance
+        User,
+        r#"select u.id as "id: UserId", u.username, u.email,
+                  d.id as "deposit_id: WalletId", d.balance
            from users u join deposits d on d.user_id = u.id
            where u.id = $1"#,
-        id
+        id.get()
     )
     .fetch_optional(conn)
     .await
 }
 
+pub async fn exists(conn: &mut PgConnection, id: UserId) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists(select 1 from users where id = $1) as "exists!""#,
+        id.get()
+    )
+    .fetch_one(conn)
+    .await
+}
+
 pub async fn token_digest(
     conn: &mut PgConnection,
-    id: i64,
+    id: UserId,
 ) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    sqlx::query_scalar!("select token_sha256 from users where id = $1", id)
+    sqlx::query_scalar!("select token_sha256 from users where id = $1", id.get())
         .fetch_optional(conn)
         .await
 }
 
 pub async fn password_hash(
     conn: &mut PgConnection,
-    id: i64,
+    id: UserId,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("select password_hash from users where id = $1", id)
+    sqlx::query_scalar!("select password_hash from users where id = $1", id.get())
         .fetch_optional(conn)
-        .await
-}
-
-pub async fn count(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(r#"select count(*) as "count!" from users"#)
-        .fetch_one(conn)
         .await
 }

@@ -3,21 +3,29 @@
 
 use sqlx::PgConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ViolationRow {
-    pub check: String,
-    pub user_id: i64,
-    pub mutation_id: Option<i64>,
-    pub withdrawal_id: Option<i64>,
-    pub detail: String,
+use crate::domain::{MutationId, UserId, Violation, WithdrawalId};
+
+/// Makes the caller's transaction one read-only snapshot, so every query of
+/// the audit sees the same ledger while postings go on.
+pub async fn begin_snapshot(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!("set transaction isolation level repeatable read, read only")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn users_count(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"select count(*) as "count!" from users"#)
+        .fetch_one(conn)
+        .await
 }
 
 pub async fn violations(
     conn: &mut PgConnection,
     limit: i64,
-) -> Result<Vec<ViolationRow>, sqlx::Error> {
+) -> Result<Vec<Violation>, sqlx::Error> {
     sqlx::query_as!(
-        ViolationRow,
+        Violation,
         r#"with chain as (
                select m.id, m.user_id, m.type, m.amount, m.initial_balance, m.final_balance,
                       coalesce(lag(m.final_balance) over w, 0) as expected_initial,
@@ -75,7 +83,9 @@ pub async fn violations(
                       and (r.id is null or r.amount <> w.amount + w.fee or r.user_id <> w.user_id))
                   or (w.state <> 'cancelled' and r.id is not null)
            )
-           select rule_name as "check!", user_id as "user_id!", mutation_id, withdrawal_id,
+           select rule_name as "check!", user_id as "user_id!: UserId",
+                  mutation_id as "mutation_id: MutationId",
+                  withdrawal_id as "withdrawal_id: WithdrawalId",
                   detail as "detail!"
            from found
            order by user_id, mutation_id nulls last, rule_name

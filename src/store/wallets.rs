@@ -2,17 +2,12 @@
 
 use sqlx::PgConnection;
 
-#[derive(Debug, Clone, Copy)]
-pub struct Wallet {
-    pub id: i64,
-    pub user_id: i64,
-    pub balance: i64,
-}
+use crate::domain::{UserId, Wallet, WalletId};
 
-pub async fn insert(conn: &mut PgConnection, user_id: i64) -> Result<i64, sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, user_id: UserId) -> Result<WalletId, sqlx::Error> {
     sqlx::query_scalar!(
-        "insert into deposits (user_id) values ($1) returning id",
-        user_id
+        r#"insert into deposits (user_id) values ($1) returning id as "id: WalletId""#,
+        user_id.get()
     )
     .fetch_one(conn)
     .await
@@ -23,11 +18,12 @@ pub async fn insert(conn: &mut PgConnection, user_id: i64) -> Result<i64, sqlx::
 /// update` is the lock an `update` of the balance takes anyway: it serialises
 /// every money move, yet leaves alone the key-share locks that foreign keys
 /// take, so the schema's own backstops (the one-per-day index) stay reachable.
-pub async fn lock(conn: &mut PgConnection, user_id: i64) -> Result<Option<Wallet>, sqlx::Error> {
+pub async fn lock(conn: &mut PgConnection, user_id: UserId) -> Result<Option<Wallet>, sqlx::Error> {
     sqlx::query_as!(
         Wallet,
-        "select id, user_id, balance from deposits where user_id = $1 for no key update",
-        user_id
+        r#"select id as "id: WalletId", user_id as "user_id: UserId", balance
+           from deposits where user_id = $1 for no key update"#,
+        user_id.get()
     )
     .fetch_optional(conn)
     .await
@@ -35,12 +31,12 @@ pub async fn lock(conn: &mut PgConnection, user_id: i64) -> Result<Option<Wallet
 
 pub async fn set_balance(
     conn: &mut PgConnection,
-    id: i64,
+    id: WalletId,
     balance: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "update deposits set balance = $2, updated_at = now() where id = $1",
-        id,
+        id.get(),
         balance
     )
     .execute(conn)

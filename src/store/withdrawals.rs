@@ -1,28 +1,17 @@
 //! `withdrawals`: requests to pay a wallet out to a bank account.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::PgConnection;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WithdrawalRow {
-    pub id: i64,
-    pub user_id: i64,
-    pub deposit_id: i64,
-    pub bank_account_id: i64,
-    pub amount: i64,
-    pub fee: i64,
-    pub state: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub processed_at: Option<DateTime<Utc>>,
-    pub cancelled_at: Option<DateTime<Utc>>,
-}
+use crate::domain::{
+    Amount, BankAccountId, UserId, WalletId, Withdrawal, WithdrawalId, WithdrawalState,
+};
 
 pub struct NewWithdrawal {
-    pub user_id: i64,
-    pub deposit_id: i64,
-    pub bank_account_id: i64,
-    pub amount: i64,
+    pub user_id: UserId,
+    pub deposit_id: WalletId,
+    pub bank_account_id: BankAccountId,
+    pub amount: Amount,
     pub fee: i64,
     /// Today in the service time zone: the day this withdrawal uses up.
     pub local_day: NaiveDate,
@@ -45,7 +34,7 @@ pub async fn local_today(
 /// Whether the user already has a non-cancelled withdrawal on `day`.
 pub async fn exists_on(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     day: NaiveDate,
 ) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar!(
@@ -53,27 +42,27 @@ pub async fn exists_on(
                select 1 from withdrawals
                where user_id = $1 and state <> 'cancelled' and local_day = $2
            ) as "exists!""#,
-        user_id,
+        user_id.get(),
         day
     )
     .fetch_one(conn)
     .await
 }
 
-pub async fn insert(
-    conn: &mut PgConnection,
-    w: NewWithdrawal,
-) -> Result<WithdrawalRow, sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, w: NewWithdrawal) -> Result<Withdrawal, sqlx::Error> {
     sqlx::query_as!(
-        WithdrawalRow,
+        Withdrawal,
         r#"insert into withdrawals (user_id, deposit_id, bank_account_id, amount, fee, local_day)
            values ($1, $2, $3, $4, $5, $6)
-           returning id, user_id, deposit_id, bank_account_id, amount, fee, state,
-                     created_at, updated_at, processed_at, cancelled_at"#,
-        w.user_id,
-        w.deposit_id,
-        w.bank_account_id,
-        w.amount,
+           returning id as "id: WithdrawalId", user_id as "user_id: UserId",
+                  deposit_id as "deposit_id: WalletId",
+                  bank_account_id as "bank_account_id: BankAccountId", amount, fee,
+                  state as "state: WithdrawalState",
+                  created_at, updated_at, processed_at, cancelled_at"#,
+        w.user_id.get(),
+        w.deposit_id.get(),
+        w.bank_account_id.get(),
+        w.amount.get(),
         w.fee,
         w.local_day,
     )
@@ -81,13 +70,19 @@ pub async fn insert(
     .await
 }
 
-pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<WithdrawalRow>, sqlx::Error> {
+pub async fn find(
+    conn: &mut PgConnection,
+    id: WithdrawalId,
+) -> Result<Option<Withdrawal>, sqlx::Error> {
     sqlx::query_as!(
-        WithdrawalRow,
-        r#"select id, user_id, deposit_id, bank_account_id, amount, fee, state,
+        Withdrawal,
+        r#"select id as "id: WithdrawalId", user_id as "user_id: UserId",
+                  deposit_id as "deposit_id: WalletId",
+                  bank_account_id as "bank_account_id: BankAccountId", amount, fee,
+                  state as "state: WithdrawalState",
                   created_at, updated_at, processed_at, cancelled_at
            from withdrawals where id = $1"#,
-        id
+        id.get()
     )
     .fetch_optional(conn)
     .await
@@ -97,20 +92,23 @@ pub async fn find(conn: &mut PgConnection, id: i64) -> Result<Option<WithdrawalR
 /// matching timestamp. Returns `None` when it was not pending.
 pub async fn finish(
     conn: &mut PgConnection,
-    id: i64,
-    state: &str,
-) -> Result<Option<WithdrawalRow>, sqlx::Error> {
+    id: WithdrawalId,
+    state: WithdrawalState,
+) -> Result<Option<Withdrawal>, sqlx::Error> {
     sqlx::query_as!(
-        WithdrawalRow,
+        Withdrawal,
         r#"update withdrawals
            set state = $2, updated_at = now(),
                processed_at = case when $2 = 'processed' then now() end,
                cancelled_at = case when $2 = 'cancelled' then now() end
            where id = $1 and state = 'pending'
-           returning id, user_id, deposit_id, bank_account_id, amount, fee, state,
-                     created_at, updated_at, processed_at, cancelled_at"#,
-        id,
-        state
+           returning id as "id: WithdrawalId", user_id as "user_id: UserId",
+                  deposit_id as "deposit_id: WalletId",
+                  bank_account_id as "bank_account_id: BankAccountId", amount, fee,
+                  state as "state: WithdrawalState",
+                  created_at, updated_at, processed_at, cancelled_at"#,
+        id.get(),
+        state.as_str()
     )
     .fetch_optional(conn)
     .await
@@ -119,17 +117,20 @@ pub async fn finish(
 /// One page of a user's withdrawals, newest first.
 pub async fn page_for_user(
     conn: &mut PgConnection,
-    user_id: i64,
+    user_id: UserId,
     limit: i64,
     offset: i64,
-) -> Result<Vec<WithdrawalRow>, sqlx::Error> {
+) -> Result<Vec<Withdrawal>, sqlx::Error> {
     sqlx::query_as!(
-        WithdrawalRow,
-        r#"select id, user_id, deposit_id, bank_account_id, amount, fee, state,
+        Withdrawal,
+        r#"select id as "id: WithdrawalId", user_id as "user_id: UserId",
+                  deposit_id as "deposit_id: WalletId",
+                  bank_account_id as "bank_account_id: BankAccountId", amount, fee,
+                  state as "state: WithdrawalState",
                   created_at, updated_at, processed_at, cancelled_at
            from withdrawals where user_id = $1
            order by id desc limit $2 offset $3"#,
-        user_id,
+        user_id.get(),
         limit,
         offset
     )
@@ -140,17 +141,20 @@ pub async fn page_for_user(
 /// The finance team's queue: oldest first, optionally one state only.
 pub async fn page_by_state(
     conn: &mut PgConnection,
-    state: Option<&str>,
+    state: Option<WithdrawalState>,
     limit: i64,
     offset: i64,
-) -> Result<Vec<WithdrawalRow>, sqlx::Error> {
+) -> Result<Vec<Withdrawal>, sqlx::Error> {
     sqlx::query_as!(
-        WithdrawalRow,
-        r#"select id, user_id, deposit_id, bank_account_id, amount, fee, state,
+        Withdrawal,
+        r#"select id as "id: WithdrawalId", user_id as "user_id: UserId",
+                  deposit_id as "deposit_id: WalletId",
+                  bank_account_id as "bank_account_id: BankAccountId", amount, fee,
+                  state as "state: WithdrawalState",
                   created_at, updated_at, processed_at, cancelled_at
            from withdrawals where $1::text is null or state = $1
            order by id limit $2 offset $3"#,
-        state,
+        state.map(WithdrawalState::as_str),
         limit,
         offset
     )

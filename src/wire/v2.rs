@@ -4,19 +4,18 @@
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::{
-    domain::WireTimeMillis,
-    store::{mutations::MutationRow, withdrawals::WithdrawalRow},
+use crate::domain::{
+    BankAccountId, Mutation, MutationId, WalletId, WireTimeMillis, Withdrawal, WithdrawalId,
 };
 
 /// MUTATION_V2: `id, type, action, amount, initial_balance, final_balance,
 /// transaction_id, transaction_no, note, created_at, updated_at`.
 #[derive(Debug, Serialize)]
 pub struct MutationV2Json<'a> {
-    pub id: i64,
+    pub id: MutationId,
     #[serde(rename = "type")]
-    pub kind: &'a str,
-    pub action: &'a str,
+    pub kind: &'static str,
+    pub action: &'static str,
     pub amount: i64,
     pub initial_balance: i64,
     pub final_balance: i64,
@@ -28,11 +27,11 @@ pub struct MutationV2Json<'a> {
 }
 
 impl<'a> MutationV2Json<'a> {
-    pub fn new(row: &'a MutationRow, tz: Tz) -> Self {
+    pub fn new(row: &'a Mutation, tz: Tz) -> Self {
         Self {
             id: row.id,
-            kind: &row.kind,
-            action: &row.action,
+            kind: row.kind.as_str(),
+            action: row.action.as_str(),
             amount: row.amount,
             initial_balance: row.initial_balance,
             final_balance: row.final_balance,
@@ -47,20 +46,20 @@ impl<'a> MutationV2Json<'a> {
 
 /// WITHDRAWAL in the seed's (alphabetical) key order, milliseconds.
 #[derive(Debug, Serialize)]
-pub struct WithdrawalV2Json<'a> {
+pub struct WithdrawalV2Json {
     pub amount: i64,
-    pub bank_account_id: i64,
+    pub bank_account_id: BankAccountId,
     pub cancelled_at: Option<WireTimeMillis>,
     pub created_at: WireTimeMillis,
-    pub deposit_id: i64,
-    pub id: i64,
+    pub deposit_id: WalletId,
+    pub id: WithdrawalId,
     pub processed_at: Option<WireTimeMillis>,
-    pub state: &'a str,
+    pub state: &'static str,
     pub updated_at: WireTimeMillis,
 }
 
-impl<'a> WithdrawalV2Json<'a> {
-    pub fn new(row: &'a WithdrawalRow, tz: Tz) -> Self {
+impl WithdrawalV2Json {
+    pub fn new(row: &Withdrawal, tz: Tz) -> Self {
         Self {
             amount: row.amount,
             bank_account_id: row.bank_account_id,
@@ -69,7 +68,7 @@ impl<'a> WithdrawalV2Json<'a> {
             deposit_id: row.deposit_id,
             id: row.id,
             processed_at: WireTimeMillis::opt(row.processed_at, tz),
-            state: &row.state,
+            state: row.state.as_str(),
             updated_at: WireTimeMillis::new(row.updated_at, tz),
         }
     }

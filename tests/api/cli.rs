@@ -3,12 +3,9 @@
 
 use std::process::Command;
 
-use crate::{
-    helpers::{spawn_app, TestApp, TestDb, TestUser},
-    ledger::{
-        mutation_stamps, plant_broken_chain, report, scene, user_with_withdrawal,
-        withdrawal_list_json, withdrawal_row,
-    },
+use crate::helpers::{
+    mutation_stamps, plant_broken_chain, report, scene, spawn_app, withdrawal_list_json,
+    withdrawal_row, TestApp, TestDb, TestUser,
 };
 
 /// How a `dompet` run ended.
@@ -309,8 +306,8 @@ async fn an_operator_imports_a_user_with_its_id_and_token_and_a_password_from_th
 async fn an_operator_lists_processes_and_cancels_withdrawals_made_on_the_public_api() {
     // Arrange
     let app = spawn_app().await;
-    let (_, first) = user_with_withdrawal(&app, 10_000, 1_000).await;
-    let (bob, second) = user_with_withdrawal(&app, 20_000, 2_000).await;
+    let (_, first) = app.user_with_withdrawal(10_000, 1_000).await;
+    let (bob, second) = app.user_with_withdrawal(20_000, 2_000).await;
 
     // Act / Assert: the queue, oldest first, and a page of it.
     dompet(&app, &["withdrawal", "list"])

@@ -15,10 +15,7 @@ use dompet::{
 use reqwest::Method;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::helpers::{spawn_app, TestDb};
-
-const NOT_FOUND: &str = r#"{"status":"ERROR","message":"Tidak ditemukan."}"#;
-const NOT_ALLOWED: &str = r#"{"status":"ERROR","message":"Metode tidak diizinkan."}"#;
+use crate::helpers::{spawn_app, TestDb, NOT_ALLOWED, NOT_FOUND};
 
 #[tokio::test]
 async fn healthz_and_readyz_answer_ok() {

@@ -1,7 +1,14 @@
 //! The test harness: a fresh database per test on a shared server, the app
-//! on 127.0.0.1:0, and helpers that speak to it over HTTP.
+//! on 127.0.0.1:0, and helpers that speak to it over HTTP. Test modules take
+//! what they share from here (and its two parts), never from each other.
 
 #![allow(dead_code)]
+
+mod expected;
+mod ledger;
+
+pub use expected::*;
+pub use ledger::*;
 
 use std::{
     net::SocketAddr,
@@ -11,14 +18,14 @@ use std::{
 
 use dompet::{
     config::{Config, Secret},
-    domain::{Action, Amount},
+    domain::{Action, Amount, UserId},
     pgcluster::{Cluster, Lifetime},
-    service::{Dompet, NewBankAccount, NewUser, Posting},
+    service::{seed, Dompet, NewBankAccount, NewUser, Posting},
     startup::Application,
     MIGRATOR,
 };
 use rand::{distributions::Alphanumeric, Rng};
-use reqwest::{header::HeaderMap, Method, StatusCode};
+use reqwest::{header::HeaderMap, Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
@@ -27,7 +34,12 @@ use sqlx::{
 use tokio::sync::oneshot;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
-pub const PASSWORD: &str = "rahasia-123";
+/// The password of every user `create_user` makes.
+pub const USER_PASSWORD: &str = "rahasia-123";
+
+pub const MUTATIONS: &str = "/v1/dompet/history/mutations.json";
+pub const WITHDRAWALS: &str = "/v2/dompet/history/withdrawals.json";
+pub const WITHDRAW: &str = "/v2/dompet/withdraw.json";
 
 /// The server every test's database lives on.
 struct TestServer {
@@ -220,6 +232,23 @@ impl Answer {
     pub fn assert(&self, status: u16, body: &str) {
         assert_eq!((self.status.as_u16(), self.body.as_str()), (status, body));
     }
+
+    /// The id of an accepted withdrawal; fails the test on anything else.
+    #[track_caller]
+    pub fn withdrawal_id(&self) -> i64 {
+        self.json()["withdrawal_id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("not accepted: {}", self.body))
+    }
+}
+
+/// A withdraw form body of the three fields, each percent-encoded.
+pub fn form(amount: &str, bank_account_id: &str, password: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("deposit_withdrawal[amount]", amount)
+        .append_pair("deposit_withdrawal[bank_account_id]", bank_account_id)
+        .append_pair("deposit_withdrawal[password]", password)
+        .finish()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -236,7 +265,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
         .expect("migrate the test database");
     let mut config = Config::from_lookup(|_| None).expect("default config");
     config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.admin_token = Some(Secret::new(ADMIN_TOKEN));
+    config.operator_token = Some(Secret::new(ADMIN_TOKEN));
     customize(&mut config);
     let app = Application::build(&config, pool.clone())
         .await
@@ -300,22 +329,36 @@ impl TestApp {
     }
 
     pub async fn mutations(&self, user: &TestUser, query: &str) -> Answer {
-        self.get_as(user, &format!("/v1/dompet/history/mutations.json{query}"))
-            .await
+        self.get_as(user, &format!("{MUTATIONS}{query}")).await
     }
 
     pub async fn withdrawals(&self, user: &TestUser, query: &str) -> Answer {
-        self.get_as(user, &format!("/v2/dompet/history/withdrawals.json{query}"))
-            .await
+        self.get_as(user, &format!("{WITHDRAWALS}{query}")).await
+    }
+
+    /// An authenticated POST to the withdraw endpoint, to be given a body;
+    /// `query` is empty or starts with `?`.
+    pub fn withdraw_request(&self, user: &TestUser, query: &str) -> RequestBuilder {
+        self.request(Method::POST, &format!("{WITHDRAW}{query}"))
+            .basic_auth(user.id, Some(&user.token))
     }
 
     /// POSTs a form body, as the seed's curl does.
     pub async fn withdraw_form(&self, user: &TestUser, form: &str) -> Answer {
         self.send(
-            self.request(Method::POST, "/v2/dompet/withdraw.json")
-                .basic_auth(user.id, Some(&user.token))
+            self.withdraw_request(user, "")
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(form.to_owned()),
+        )
+        .await
+    }
+
+    /// POSTs a JSON body.
+    pub async fn withdraw_json(&self, user: &TestUser, json: &str) -> Answer {
+        self.send(
+            self.withdraw_request(user, "")
+                .header("content-type", "application/json")
+                .body(json.to_owned()),
         )
         .await
     }
@@ -337,6 +380,28 @@ impl TestApp {
         .await
     }
 
+    /// A well-formed withdrawal with the user's password, under an
+    /// `Idempotency-Key`.
+    pub async fn withdraw_with_key(
+        &self,
+        user: &TestUser,
+        key: &str,
+        amount: i64,
+        bank_account_id: i64,
+    ) -> Answer {
+        self.send(
+            self.withdraw_request(user, "")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("idempotency-key", key)
+                .body(form(
+                    &amount.to_string(),
+                    &bank_account_id.to_string(),
+                    &user.password,
+                )),
+        )
+        .await
+    }
+
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
         let mut request = self
             .request(method, &format!("/internal/v1{path}"))
@@ -347,6 +412,24 @@ impl TestApp {
         self.send(request).await
     }
 
+    pub async fn admin_post_mutation(&self, body: Value) -> Answer {
+        self.admin(Method::POST, "/mutations", Some(body)).await
+    }
+
+    pub async fn admin_process_withdrawal(&self, id: i64) -> Answer {
+        self.admin(Method::POST, &format!("/withdrawals/{id}/process"), None)
+            .await
+    }
+
+    pub async fn admin_cancel_withdrawal(&self, id: i64) -> Answer {
+        self.admin(Method::POST, &format!("/withdrawals/{id}/cancel"), None)
+            .await
+    }
+
+    pub async fn admin_verify_ledger(&self) -> Answer {
+        self.admin(Method::GET, "/ledger/verify", None).await
+    }
+
     /// A user with a known token and password, through the service.
     pub async fn create_user(&self) -> TestUser {
         let suffix = random(10);
@@ -355,24 +438,24 @@ impl TestApp {
             .create_user(NewUser {
                 username: format!("user_{suffix}"),
                 email: format!("{suffix}@example.com"),
-                password: PASSWORD.to_owned(),
+                password: USER_PASSWORD.to_owned(),
                 id: None,
                 token: None,
             })
             .await
             .expect("create user");
         TestUser {
-            id: created.id,
+            id: created.id.get(),
             token: created.token,
-            password: PASSWORD.to_owned(),
-            deposit_id: created.deposit_id,
+            password: USER_PASSWORD.to_owned(),
+            deposit_id: created.deposit_id.get(),
         }
     }
 
     pub async fn add_bank_account(&self, user: &TestUser) -> i64 {
         self.dompet
             .add_bank_account(
-                user.id,
+                UserId::new(user.id),
                 NewBankAccount {
                     bank_name: "BCA".into(),
                     account_number: "1234567890".into(),
@@ -383,13 +466,14 @@ impl TestApp {
             .await
             .expect("add bank account")
             .id
+            .get()
     }
 
     /// Credits `amount` with a `topup`.
     pub async fn credit(&self, user: &TestUser, amount: i64) {
         self.dompet
             .post_mutation(Posting {
-                user_id: user.id,
+                user_id: UserId::new(user.id),
                 action: Action::Topup,
                 amount: Amount::new(amount).expect("positive amount"),
                 transaction_id: None,
@@ -411,8 +495,45 @@ impl TestApp {
         (user, account)
     }
 
+    /// A user who made a pending withdrawal of `amount` through the public
+    /// API, with `left` rupiah still in the wallet afterwards (the fee aside).
+    pub async fn user_with_withdrawal(&self, amount: i64, left: i64) -> (TestUser, i64) {
+        let (user, account) = self.funded_user(amount + left).await;
+        let answer = self.withdraw(&user, amount, account, &user.password).await;
+        let id = answer.json()["withdrawal_id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("withdrawal refused: {answer:?}"));
+        (user, id)
+    }
+
+    /// The seed's demo user (id 204254, token `Sy7PRGGr4foUk22uzjMu`, password
+    /// `testing1234`, bank account 41812, wallet 1) with its 30000 `remit` of
+    /// transaction 51938 as mutation 346, written by the embedded default's own
+    /// seeding code into a fresh database; the next withdrawal gets the seed's id 4.
+    pub async fn seed_demo_user(&self) -> (TestUser, i64) {
+        assert!(
+            self.dompet.seed_demo().await.expect("seed the demo"),
+            "seeded once"
+        );
+        assert!(
+            !self.dompet.seed_demo().await.expect("seed again"),
+            "and only once"
+        );
+        let user = TestUser {
+            id: seed::DEMO_USER_ID.get(),
+            token: seed::DEMO_TOKEN.into(),
+            password: seed::DEMO_PASSWORD.into(),
+            deposit_id: 1,
+        };
+        (user, seed::DEMO_BANK_ACCOUNT_ID.get())
+    }
+
     pub async fn balance(&self, user: &TestUser) -> i64 {
-        self.dompet.user(user.id).await.expect("user").balance
+        self.dompet
+            .user(UserId::new(user.id))
+            .await
+            .expect("user")
+            .balance
     }
 
     /// Row counts and balances: what "nothing changed" is checked against.
@@ -425,6 +546,18 @@ impl TestApp {
         .fetch_one(&self.pool)
         .await
         .expect("ledger fingerprint")
+    }
+
+    /// How many withdrawals and `withdrawal` debits the user has.
+    pub async fn withdrawal_counts(&self, user: &TestUser) -> (i64, i64) {
+        sqlx::query_as(
+            "select (select count(*) from withdrawals where user_id = $1),
+                    (select count(*) from mutations where user_id = $1 and action = 'withdrawal')",
+        )
+        .bind(user.id)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
     }
 
     /// Runs the operator's audit and fails the test on any violation.

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use dompet::domain::WithdrawalId;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
@@ -11,7 +12,6 @@ use serde_json::json;
 use crate::{
     helpers::{spawn_app, Answer, TestApp, TestUser},
     money_support::{dompet_cli, withdrawal_v2_json, ExpectedMutation, V2_HISTORY, V2_MUTATIONS},
-    public_history::seed_demo_user,
 };
 
 const UNAUTHORIZED: &str = r#"{"status":"ERROR","message":"Autentikasi gagal."}"#;
@@ -65,7 +65,7 @@ fn combined(balance: i64, withdrawals: &[String], mutations: &[String]) -> Strin
 async fn the_seed_remit_reads_back_in_the_v2_shape_with_the_balance_beside_it() {
     // Arrange
     let app = spawn_app().await;
-    let (user, _) = seed_demo_user(&app).await;
+    let (user, _) = app.seed_demo_user().await;
 
     // Act
     let answer = app.v2_mutations(&user, "?page=1&per_page=1").await;
@@ -82,7 +82,7 @@ async fn the_seed_remit_reads_back_in_the_v2_shape_with_the_balance_beside_it() 
 async fn the_combined_history_of_the_seed_user_after_a_withdrawal_is_exact() {
     // Arrange: the seed's withdrawal 4 of 25000, stamped at the seed's time.
     let app = spawn_app().await;
-    let (user, account) = seed_demo_user(&app).await;
+    let (user, account) = app.seed_demo_user().await;
     assert_eq!(withdraw(&app, &user, 25000, account).await, 4);
     sqlx::query(
         "update withdrawals set created_at = '2013-11-22 16:00:39.25+07', updated_at = '2013-11-22 16:00:39.25+07'
@@ -225,10 +225,16 @@ async fn the_combined_history_pages_each_list_with_the_same_page_and_per_page() 
     let (user, account) = app.funded_user(100_000).await;
     let first = withdraw(&app, &user, 1000, account).await;
     move_back(&app, first, 2).await;
-    app.dompet.process_withdrawal(first).await.unwrap();
+    app.dompet
+        .process_withdrawal(WithdrawalId::new(first))
+        .await
+        .unwrap();
     let second = withdraw(&app, &user, 2000, account).await;
     move_back(&app, second, 1).await;
-    app.dompet.cancel_withdrawal(second).await.unwrap();
+    app.dompet
+        .cancel_withdrawal(WithdrawalId::new(second))
+        .await
+        .unwrap();
     let third = withdraw(&app, &user, 3000, account).await;
     for amount in [10, 20, 30] {
         app.credit(&user, amount).await;

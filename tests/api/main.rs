@@ -1,14 +1,26 @@
 //! One integration test binary: a real PostgreSQL (a throwaway cluster, or
 //! DATABASE_URL's server), the real app on a loopback port, real HTTP.
+//! Test modules share only `helpers`.
 
 mod helpers;
 
 mod cli;
 mod foundation;
-mod history_v2;
-mod ledger;
-mod money_support;
 mod operator;
 mod public_history;
-mod withdraw;
+
+mod ledger_lifecycle;
+mod ledger_postings;
+mod ledger_races;
+mod ledger_verify;
+
+mod withdraw_accepted;
+mod withdraw_bad_input;
+mod withdraw_idempotency;
+mod withdraw_lockout;
+mod withdraw_params;
 mod withdraw_races;
+mod withdraw_rules;
+
+mod history_v2;
+mod money_support;

@@ -5,15 +5,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp, TestUser, ADMIN_TOKEN, PASSWORD};
-
-const UNAUTHORIZED: &str =
-    r#"{"error":{"code":"unauthorized","message":"a valid bearer token is required"}}"#;
-const NOT_FOUND: &str = r#"{"status":"ERROR","message":"Tidak ditemukan."}"#;
-const USER_NOT_FOUND: &str = r#"{"error":{"code":"user_not_found","message":"user not found"}}"#;
-const WITHDRAWAL_NOT_FOUND: &str =
-    r#"{"error":{"code":"withdrawal_not_found","message":"withdrawal not found"}}"#;
-const EMPTY_HISTORY: &str = r#"{"status":"OK","history":[],"message":null}"#;
+use crate::helpers::{
+    spawn_app, spawn_app_with, Answer, TestApp, TestUser, ADMIN_TOKEN, EMPTY_HISTORY, NOT_FOUND,
+    OPERATOR_UNAUTHORIZED, USER_NOT_FOUND, USER_PASSWORD, WITHDRAWAL_NOT_FOUND,
+};
 
 /// A raw body with a content type, under the admin bearer.
 async fn admin_raw(
@@ -58,20 +53,10 @@ async fn everything(app: &TestApp) -> (i64, i64, i64, (i64, i64, i64, i64)) {
     )
 }
 
-/// A pending withdrawal made through the public API; returns its id.
-async fn pending_withdrawal(app: &TestApp, amount: i64) -> (TestUser, i64) {
-    let (user, account) = app.funded_user(amount * 2).await;
-    let answer = app.withdraw(&user, amount, account, &user.password).await;
-    let id = answer.json()["withdrawal_id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("withdrawal refused: {answer:?}"));
-    (user, id)
-}
-
 /// Every operator route, with a body that would succeed.
 async fn every_route(app: &TestApp) -> Vec<(Method, String, Option<Value>)> {
-    let (user, to_process) = pending_withdrawal(app, 1_000).await;
-    let (_, to_cancel) = pending_withdrawal(app, 1_000).await;
+    let (user, to_process) = app.user_with_withdrawal(1_000, 1_000).await;
+    let (_, to_cancel) = app.user_with_withdrawal(1_000, 1_000).await;
     vec![
         (
             Method::POST,
@@ -149,7 +134,7 @@ async fn every_operator_route_refuses_a_missing_wrong_or_non_bearer_credential_w
             // Assert
             assert_eq!(
                 (answer.status.as_u16(), answer.body.as_str()),
-                (401, UNAUTHORIZED),
+                (401, OPERATOR_UNAUTHORIZED),
                 "{method} {path} with {why}"
             );
             assert_eq!(answer.headers["content-type"], "application/json");
@@ -192,9 +177,9 @@ async fn without_an_admin_token_the_internal_api_does_not_exist() {
         (name == "DOMPET_ADMIN_TOKEN").then(|| "   ".to_owned())
     })
     .unwrap()
-    .admin_token;
+    .operator_token;
     for admin_token in [None, blank] {
-        let app = spawn_app_with(|c| c.admin_token = admin_token).await;
+        let app = spawn_app_with(|c| c.operator_token = admin_token).await;
         let routes = every_route(&app).await;
         let before = everything(&app).await;
 
@@ -231,7 +216,7 @@ async fn creating_a_user_shows_its_token_once_and_stores_only_digests() {
         .admin(
             Method::POST,
             "/users",
-            Some(json!({"username":"budi","email":"budi@example.com","password":PASSWORD})),
+            Some(json!({"username":"budi","email":"budi@example.com","password":USER_PASSWORD})),
         )
         .await;
 
@@ -271,7 +256,7 @@ async fn creating_a_user_shows_its_token_once_and_stores_only_digests() {
     assert_ne!(digest, token.as_bytes());
     assert_eq!(digest, Sha256::digest(token.as_bytes()).to_vec());
     assert!(
-        password_hash.starts_with("$argon2id$") && !password_hash.contains(PASSWORD),
+        password_hash.starts_with("$argon2id$") && !password_hash.contains(USER_PASSWORD),
         "password stored as {password_hash:?}"
     );
 
@@ -288,7 +273,7 @@ async fn creating_a_user_shows_its_token_once_and_stores_only_digests() {
     let user = TestUser {
         id,
         token: token.clone(),
-        password: PASSWORD.to_owned(),
+        password: USER_PASSWORD.to_owned(),
         deposit_id,
     };
     app.mutations(&user, "").await.assert(200, EMPTY_HISTORY);
@@ -304,7 +289,7 @@ async fn each_created_user_gets_its_own_token_and_wallet() {
             .admin(
                 Method::POST,
                 "/users",
-                Some(json!({"username":format!("u{n}"),"email":format!("u{n}@example.com"),"password":PASSWORD})),
+                Some(json!({"username":format!("u{n}"),"email":format!("u{n}@example.com"),"password":USER_PASSWORD})),
             )
             .await;
         assert_eq!(answer.status, 201, "{answer:?}");
@@ -378,7 +363,7 @@ async fn an_imported_user_keeps_its_id_and_token_and_new_ids_do_not_collide() {
         .admin(
             Method::POST,
             "/users",
-            Some(json!({"username":"next","email":"next@example.com","password":PASSWORD})),
+            Some(json!({"username":"next","email":"next@example.com","password":USER_PASSWORD})),
         )
         .await;
     assert_eq!(next.status, 201, "{next:?}");
@@ -394,7 +379,7 @@ async fn a_duplicate_user_is_409_and_writes_nothing() {
             Method::POST,
             "/users",
             Some(json!({
-                "username":"budi","email":"budi@example.com","password":PASSWORD,
+                "username":"budi","email":"budi@example.com","password":USER_PASSWORD,
                 "id":500,"token":"AAAAAAAAAAAAAAAAAAAAAAAA"
             })),
         )
@@ -403,19 +388,19 @@ async fn a_duplicate_user_is_409_and_writes_nothing() {
     let before = everything(&app).await;
     let cases = [
         (
-            json!({"username":"budi","email":"other@example.com","password":PASSWORD}),
+            json!({"username":"budi","email":"other@example.com","password":USER_PASSWORD}),
             "this username is taken",
         ),
         (
-            json!({"username":"other","email":"budi@example.com","password":PASSWORD}),
+            json!({"username":"other","email":"budi@example.com","password":USER_PASSWORD}),
             "this email is taken",
         ),
         (
-            json!({"username":"other","email":"other@example.com","password":PASSWORD,"id":500}),
+            json!({"username":"other","email":"other@example.com","password":USER_PASSWORD,"id":500}),
             "a user with this id already exists",
         ),
         (
-            json!({"username":"other","email":"other@example.com","password":PASSWORD,"token":"AAAAAAAAAAAAAAAAAAAAAAAA"}),
+            json!({"username":"other","email":"other@example.com","password":USER_PASSWORD,"token":"AAAAAAAAAAAAAAAAAAAAAAAA"}),
             "this token belongs to another user",
         ),
     ];
@@ -443,18 +428,18 @@ async fn a_malformed_user_is_400_invalid_request_and_writes_nothing() {
     let before = everything(&app).await;
     let long_token = "a".repeat(129);
     let cases: Vec<(&str, String)> = vec![
-        ("empty username", json!({"username":"","email":"a@b.c","password":PASSWORD}).to_string()),
-        ("blank username", json!({"username":"   ","email":"a@b.c","password":PASSWORD}).to_string()),
-        ("email without @", json!({"username":"a","email":"not-an-email","password":PASSWORD}).to_string()),
+        ("empty username", json!({"username":"","email":"a@b.c","password":USER_PASSWORD}).to_string()),
+        ("blank username", json!({"username":"   ","email":"a@b.c","password":USER_PASSWORD}).to_string()),
+        ("email without @", json!({"username":"a","email":"not-an-email","password":USER_PASSWORD}).to_string()),
         ("short password", json!({"username":"a","email":"a@b.c","password":"1234567"}).to_string()),
-        ("id zero", json!({"username":"a","email":"a@b.c","password":PASSWORD,"id":0}).to_string()),
-        ("negative id", json!({"username":"a","email":"a@b.c","password":PASSWORD,"id":-5}).to_string()),
-        ("id as a string", json!({"username":"a","email":"a@b.c","password":PASSWORD,"id":"12"}).to_string()),
-        ("short token", json!({"username":"a","email":"a@b.c","password":PASSWORD,"token":"abc123"}).to_string()),
-        ("token with symbols", json!({"username":"a","email":"a@b.c","password":PASSWORD,"token":"abcdefghij-klmnopqrst"}).to_string()),
-        ("token too long", json!({"username":"a","email":"a@b.c","password":PASSWORD,"token":long_token}).to_string()),
+        ("id zero", json!({"username":"a","email":"a@b.c","password":USER_PASSWORD,"id":0}).to_string()),
+        ("negative id", json!({"username":"a","email":"a@b.c","password":USER_PASSWORD,"id":-5}).to_string()),
+        ("id as a string", json!({"username":"a","email":"a@b.c","password":USER_PASSWORD,"id":"12"}).to_string()),
+        ("short token", json!({"username":"a","email":"a@b.c","password":USER_PASSWORD,"token":"abc123"}).to_string()),
+        ("token with symbols", json!({"username":"a","email":"a@b.c","password":USER_PASSWORD,"token":"abcdefghij-klmnopqrst"}).to_string()),
+        ("token too long", json!({"username":"a","email":"a@b.c","password":USER_PASSWORD,"token":long_token}).to_string()),
         ("missing password", json!({"username":"a","email":"a@b.c"}).to_string()),
-        ("unknown field", json!({"username":"a","email":"a@b.c","password":PASSWORD,"role":"admin"}).to_string()),
+        ("unknown field", json!({"username":"a","email":"a@b.c","password":USER_PASSWORD,"role":"admin"}).to_string()),
         ("not JSON", "{\"username\":".to_owned()),
         ("a JSON array", "[]".to_owned()),
     ];
@@ -473,7 +458,7 @@ async fn a_malformed_user_is_400_invalid_request_and_writes_nothing() {
         Method::POST,
         "/users",
         "text/plain",
-        &json!({"username":"a","email":"a@b.c","password":PASSWORD}).to_string(),
+        &json!({"username":"a","email":"a@b.c","password":USER_PASSWORD}).to_string(),
     )
     .await;
     assert_eq!(
@@ -687,7 +672,7 @@ async fn a_malformed_posting_is_400_invalid_request_and_moves_no_money() {
 #[tokio::test]
 async fn unknown_users_and_withdrawals_are_404_with_their_code() {
     let app = spawn_app().await;
-    let (user, withdrawal) = pending_withdrawal(&app, 1_000).await;
+    let (user, withdrawal) = app.user_with_withdrawal(1_000, 1_000).await;
     let before = everything(&app).await;
     let missing_user = user.id + 1000;
     let missing_withdrawal = withdrawal + 1000;
@@ -768,7 +753,7 @@ async fn unknown_users_and_withdrawals_are_404_with_their_code() {
 #[tokio::test]
 async fn listing_withdrawals_in_an_unknown_state_is_400() {
     let app = spawn_app().await;
-    pending_withdrawal(&app, 1_000).await;
+    app.user_with_withdrawal(1_000, 1_000).await;
 
     for state in ["paid", "PENDING", "pending,processed"] {
         let answer = app
@@ -791,7 +776,7 @@ async fn an_operator_body_over_16_kib_is_413_payload_too_large_and_writes_nothin
     let body = json!({
         "username": "x".repeat(17 * 1024),
         "email": "big@example.com",
-        "password": PASSWORD,
+        "password": USER_PASSWORD,
     });
 
     // Act

@@ -5,43 +5,18 @@ use base64::{engine::general_purpose::STANDARD, Engine as _};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use dompet::{
-    domain::{Action, Amount},
-    service::{seed, Posting},
+    domain::{Action, Amount, UserId, WithdrawalId},
+    service::Posting,
 };
 use reqwest::Method;
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, TestUser};
-
-pub(crate) const MUTATIONS: &str = "/v1/dompet/history/mutations.json";
-pub(crate) const WITHDRAWALS: &str = "/v2/dompet/history/withdrawals.json";
-const WITHDRAW: &str = "/v2/dompet/withdraw.json";
-const UNAUTHORIZED: &str = r#"{"status":"ERROR","message":"Autentikasi gagal."}"#;
-const EMPTY_HISTORY: &str = r#"{"status":"OK","history":[],"message":null}"#;
-
-/// The seed's demo user (id 204254, token `Sy7PRGGr4foUk22uzjMu`, password
-/// `testing1234`, bank account 41812, wallet 1) with its 30000 `remit` of
-/// transaction 51938 as mutation 346, written by the embedded default's own
-/// seeding code into a fresh database; the next withdrawal gets the seed's id 4.
-pub(crate) async fn seed_demo_user(app: &TestApp) -> (TestUser, i64) {
-    assert!(
-        app.dompet.seed_demo().await.expect("seed the demo"),
-        "seeded once"
-    );
-    assert!(
-        !app.dompet.seed_demo().await.expect("seed again"),
-        "and only once"
-    );
-    let user = TestUser {
-        id: seed::DEMO_USER_ID,
-        token: seed::DEMO_TOKEN.into(),
-        password: seed::DEMO_PASSWORD.into(),
-        deposit_id: 1,
-    };
-    (user, seed::DEMO_BANK_ACCOUNT_ID)
-}
+use crate::helpers::{
+    spawn_app, spawn_app_with, TestApp, TestUser, EMPTY_HISTORY, MUTATIONS, PUBLIC_UNAUTHORIZED,
+    WITHDRAW, WITHDRAWALS,
+};
 
 /// A back-office posting through the service.
-pub(crate) async fn post(
+async fn post(
     app: &TestApp,
     user_id: i64,
     action: Action,
@@ -50,7 +25,7 @@ pub(crate) async fn post(
 ) {
     app.dompet
         .post_mutation(Posting {
-            user_id,
+            user_id: UserId::new(user_id),
             action,
             amount: Amount::new(amount).unwrap(),
             transaction_id,
@@ -63,7 +38,7 @@ pub(crate) async fn post(
 }
 
 /// An instant as the contract renders it, in `tz`.
-pub(crate) fn wire_time(at: DateTime<Utc>, tz: Tz) -> String {
+fn wire_time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz)
         .format("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()
@@ -141,7 +116,7 @@ fn amounts(answer: &crate::helpers::Answer) -> Vec<i64> {
 async fn the_seed_mutation_history_example_is_answered_exactly_like_the_seed() {
     // Arrange
     let app = spawn_app().await;
-    let (user, _) = seed_demo_user(&app).await;
+    let (user, _) = app.seed_demo_user().await;
 
     // Act
     let answer = app.mutations(&user, "?page=1&per_page=1").await;
@@ -158,7 +133,7 @@ async fn the_seed_mutation_history_example_is_answered_exactly_like_the_seed() {
 async fn the_seed_withdrawal_history_example_is_answered_exactly_like_the_seed() {
     // Arrange
     let app = spawn_app().await;
-    let (user, account) = seed_demo_user(&app).await;
+    let (user, account) = app.seed_demo_user().await;
     app.withdraw(&user, 25000, account, "testing1234")
         .await
         .assert(
@@ -195,7 +170,10 @@ async fn mutation_history_lists_every_action_newest_first_with_its_type_balances
     post(&app, user.id, Action::Refund, 1500, Some(777)).await;
     let withdrawal = app.withdraw(&user, 10000, account, &user.password).await;
     let withdrawal_id = withdrawal.json()["withdrawal_id"].as_i64().unwrap();
-    app.dompet.cancel_withdrawal(withdrawal_id).await.unwrap();
+    app.dompet
+        .cancel_withdrawal(WithdrawalId::new(withdrawal_id))
+        .await
+        .unwrap();
     let rows = mutation_rows(&app, &user).await;
     assert_eq!(rows.len(), 6);
     let fields = [
@@ -238,9 +216,15 @@ async fn withdrawal_history_shows_each_state_newest_first_in_the_seed_key_order(
     let app = spawn_app().await;
     let (user, account) = app.funded_user(100_000).await;
     let processed = withdraw_on_an_earlier_day(&app, &user, 10000, account).await;
-    app.dompet.process_withdrawal(processed).await.unwrap();
+    app.dompet
+        .process_withdrawal(WithdrawalId::new(processed))
+        .await
+        .unwrap();
     let cancelled = withdraw_on_an_earlier_day(&app, &user, 20000, account).await;
-    app.dompet.cancel_withdrawal(cancelled).await.unwrap();
+    app.dompet
+        .cancel_withdrawal(WithdrawalId::new(cancelled))
+        .await
+        .unwrap();
     let pending = app.withdraw(&user, 30000, account, &user.password).await;
     assert_eq!(pending.json()["status"], "OK", "{}", pending.body);
     let rows = withdrawal_rows(&app, &user).await;
@@ -545,7 +529,7 @@ async fn every_bad_credential_gets_the_same_401_on_every_public_endpoint() {
             // Assert
             assert_eq!(
                 (answer.status.as_u16(), answer.body.as_str()),
-                (401, UNAUTHORIZED),
+                (401, PUBLIC_UNAUTHORIZED),
                 "{case} on {path}"
             );
             assert_eq!(

@@ -2,17 +2,14 @@
 //! withdrawal a day, one effect per Idempotency-Key and no overdraft.
 
 use dompet::{
-    domain::{Action, Amount},
+    domain::{Action, Amount, UserId},
     service::{Posted, Posting, ServiceError},
 };
 use futures::future::join_all;
 
-use crate::{
-    helpers::{random, spawn_app, spawn_app_with},
-    withdraw::{
-        accepted, rejected, withdraw_with_key, withdrawal_counts, withdrawal_id, BALANCE, LOCKED,
-        ONCE_A_DAY, PASSWORD,
-    },
+use crate::helpers::{
+    accepted, random, rejected, spawn_app, spawn_app_with, LOCKED_OUT, RULE_BALANCE,
+    RULE_ONCE_A_DAY, RULE_PASSWORD, WITHDRAW,
 };
 
 const RACERS: usize = 30;
@@ -33,13 +30,13 @@ async fn thirty_simultaneous_withdrawals_by_one_user_make_exactly_one() {
         .filter(|a| a.json()["status"] == "OK")
         .collect();
     assert_eq!(winners.len(), 1, "{answers:#?}");
-    winners[0].assert(200, &accepted(withdrawal_id(winners[0])));
-    let once_a_day = rejected(&[ONCE_A_DAY]);
+    winners[0].assert(200, &accepted(winners[0].withdrawal_id()));
+    let once_a_day = rejected(&[RULE_ONCE_A_DAY]);
     for loser in answers.iter().filter(|a| a.json()["status"] != "OK") {
         loser.assert(200, &once_a_day);
     }
     assert_eq!(app.balance(&user).await, 990_000);
-    assert_eq!(withdrawal_counts(&app, &user).await, (1, 1));
+    assert_eq!(app.withdrawal_counts(&user).await, (1, 1));
     app.assert_ledger_ok().await;
 }
 
@@ -51,19 +48,19 @@ async fn simultaneous_retries_with_one_idempotency_key_act_once_and_answer_alike
 
     // Act
     let answers =
-        join_all((0..RACERS).map(|_| withdraw_with_key(&app, &user, "one-click", 25_000, account)))
+        join_all((0..RACERS).map(|_| app.withdraw_with_key(&user, "one-click", 25_000, account)))
             .await;
 
     // Assert
     let first = &answers[0];
-    first.assert(200, &accepted(withdrawal_id(first)));
+    first.assert(200, &accepted(first.withdrawal_id()));
     for answer in &answers {
         assert_eq!(
             (answer.status, answer.body.as_str()),
             (first.status, first.body.as_str())
         );
     }
-    assert_eq!(withdrawal_counts(&app, &user).await, (1, 1));
+    assert_eq!(app.withdrawal_counts(&user).await, (1, 1));
     assert_eq!(app.balance(&user).await, 75_000);
     let stored: i64 =
         sqlx::query_scalar("select count(*) from withdraw_idempotency where user_id = $1")
@@ -94,9 +91,9 @@ async fn simultaneous_withdrawals_of_different_users_all_succeed() {
 
     // Assert
     for ((user, _), answer) in users.iter().zip(&answers) {
-        answer.assert(200, &accepted(withdrawal_id(answer)));
+        answer.assert(200, &accepted(answer.withdrawal_id()));
         assert_eq!(app.balance(user).await, 30_000);
-        assert_eq!(withdrawal_counts(&app, user).await, (1, 1));
+        assert_eq!(app.withdrawal_counts(user).await, (1, 1));
     }
     app.assert_ledger_ok().await;
 }
@@ -120,7 +117,7 @@ async fn a_withdrawal_racing_payment_debits_never_overdraws_the_wallet() {
                 tokio::time::sleep(delay).await;
                 dompet
                     .post_mutation(Posting {
-                        user_id,
+                        user_id: UserId::new(user_id),
                         action: Action::Payment,
                         amount: Amount::new(15_000).unwrap(),
                         transaction_id: Some(i),
@@ -148,10 +145,10 @@ async fn a_withdrawal_racing_payment_debits_never_overdraws_the_wallet() {
         }
         match withdrawal.json()["status"].as_str() {
             Some("OK") => {
-                withdrawal.assert(200, &accepted(withdrawal_id(&withdrawal)));
+                withdrawal.assert(200, &accepted(withdrawal.withdrawal_id()));
                 debited += 60_500;
             }
-            _ => withdrawal.assert(200, &rejected(&[BALANCE])),
+            _ => withdrawal.assert(200, &rejected(&[RULE_BALANCE])),
         }
         let balance = app.balance(&user).await;
         assert!(balance >= 0, "round {round}: negative balance {balance}");
@@ -188,14 +185,14 @@ async fn simultaneous_wrong_passwords_get_no_more_than_five_answers() {
     .await;
 
     // Assert: five told the password is wrong, the rest locked out.
-    let wrong = rejected(&[PASSWORD]);
+    let wrong = rejected(&[RULE_PASSWORD]);
     let told_wrong = answers.iter().filter(|a| a.body == wrong).count();
-    let locked = answers.iter().filter(|a| a.body == LOCKED).count();
+    let locked = answers.iter().filter(|a| a.body == LOCKED_OUT).count();
     assert_eq!((told_wrong, locked), (5, 15), "{answers:#?}");
     app.withdraw(&user, 1000, account, &user.password)
         .await
-        .assert(200, LOCKED);
-    assert_eq!(withdrawal_counts(&app, &user).await, (0, 0));
+        .assert(200, LOCKED_OUT);
+    assert_eq!(app.withdrawal_counts(&user).await, (0, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -218,7 +215,7 @@ async fn a_writer_that_skips_the_wallet_lock_is_stopped_by_the_unique_index_not_
     .unwrap();
     let request = app
         .client
-        .post(app.url("/v2/dompet/withdraw.json"))
+        .post(app.url(WITHDRAW))
         .basic_auth(user.id, Some(&user.token))
         .form(&[
             ("deposit_withdrawal[amount]", "5000".to_owned()),
@@ -252,7 +249,7 @@ async fn a_writer_that_skips_the_wallet_lock_is_stopped_by_the_unique_index_not_
 
     // Assert: rule 3's answer, and no money moved for it.
     assert_eq!(response.status(), 200);
-    assert_eq!(response.text().await.unwrap(), rejected(&[ONCE_A_DAY]));
+    assert_eq!(response.text().await.unwrap(), rejected(&[RULE_ONCE_A_DAY]));
     assert_eq!(app.balance(&user).await, 50_000);
-    assert_eq!(withdrawal_counts(&app, &user).await, (1, 0));
+    assert_eq!(app.withdrawal_counts(&user).await, (1, 0));
 }

@@ -7,10 +7,10 @@ use axum::{
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 
 use super::PublicError;
-use crate::http::AppState;
+use crate::{domain::UserId, http::AppState};
 
 /// The authenticated user's id.
-pub struct PublicUser(pub i64);
+pub struct PublicUser(pub UserId);
 
 impl FromRequestParts<AppState> for PublicUser {
     type Rejection = PublicError;

@@ -1,13 +1,13 @@
-//! The public API's one error type and its `{"status":"ERROR",…}` envelope.
+//! The public API's one error type: status codes and texts of every error
+//! answer, in the envelopes of `texts`.
 
+use super::texts::{ErrorEnvelope, WithdrawAnswer};
+use crate::service::ServiceError;
 use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
-use serde::Serialize;
-
-use crate::service::ServiceError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PublicError {
@@ -20,20 +20,6 @@ pub enum PublicError {
     IdempotencyMismatch,
     Unavailable,
     Internal,
-}
-
-#[derive(Serialize)]
-struct Envelope {
-    status: &'static str,
-    message: &'static str,
-}
-
-/// The withdraw endpoint's shape, for errors answered there.
-#[derive(Serialize)]
-struct WithdrawEnvelope {
-    status: &'static str,
-    withdrawal_id: Option<i64>,
-    message: &'static str,
 }
 
 impl PublicError {
@@ -52,17 +38,7 @@ impl PublicError {
     }
 
     pub fn message(self) -> &'static str {
-        match self {
-            Self::Unauthorized => "Autentikasi gagal.",
-            Self::NotFound => "Tidak ditemukan.",
-            Self::MethodNotAllowed => "Metode tidak diizinkan.",
-            Self::BadRequest => "Format permintaan tidak valid.",
-            Self::Timeout => "Waktu permintaan habis.",
-            Self::PayloadTooLarge => "Permintaan terlalu besar.",
-            Self::IdempotencyMismatch => "Idempotency-Key sudah dipakai untuk permintaan lain.",
-            Self::Unavailable => "Database tidak tersedia.",
-            Self::Internal => "Terjadi kesalahan pada server.",
-        }
+        super::texts::error_message(self)
     }
 
     /// The envelope for a bare error status produced outside the handlers.
@@ -86,7 +62,7 @@ impl From<ServiceError> for PublicError {
             // The authenticated user vanished mid-request.
             ServiceError::UserNotFound => Self::Unauthorized,
             other => {
-                tracing::error!(error = %other, source = ?std::error::Error::source(&other), "request failed");
+                tracing::error!(error = %crate::telemetry::error_chain(&other), "request failed");
                 Self::Internal
             }
         }
@@ -97,17 +73,10 @@ impl IntoResponse for PublicError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = match self {
-            Self::IdempotencyMismatch => Json(WithdrawEnvelope {
-                status: "ERROR",
-                withdrawal_id: None,
-                message: self.message(),
-            })
-            .into_response(),
-            _ => Json(Envelope {
-                status: "ERROR",
-                message: self.message(),
-            })
-            .into_response(),
+            Self::IdempotencyMismatch => {
+                Json(WithdrawAnswer::error(self.message())).into_response()
+            }
+            _ => Json(ErrorEnvelope::new(self.message())).into_response(),
         };
         *response.status_mut() = status;
         if self == Self::Unauthorized {

@@ -12,7 +12,7 @@ use axum::{
 use serde_json::Value;
 
 use super::PublicError;
-use crate::service::Page;
+use crate::service::{Page, WithdrawRequest};
 
 /// `page` and `per_page`, with the SPEC's fallbacks applied.
 pub struct Pagination(pub Page);
@@ -45,71 +45,54 @@ fn page_number(text: &str) -> Option<i64> {
         .filter(|n| (1..=i64::from(i32::MAX)).contains(n))
 }
 
-/// The three `deposit_withdrawal[…]` fields, unparsed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct WithdrawFields {
-    pub amount: Option<String>,
-    pub bank_account_id: Option<String>,
-    pub password: Option<String>,
+/// Reads the three `deposit_withdrawal[…]` fields of a form (or query).
+fn withdraw_from_form(bytes: &[u8]) -> WithdrawRequest {
+    let mut fields = WithdrawRequest::default();
+    for (name, value) in form_urlencoded::parse(bytes) {
+        let slot = match name.as_ref() {
+            "deposit_withdrawal[amount]" => &mut fields.amount,
+            "deposit_withdrawal[bank_account_id]" => &mut fields.bank_account_id,
+            "deposit_withdrawal[password]" => &mut fields.password,
+            _ => continue,
+        };
+        *slot = Some(value.into_owned());
+    }
+    fields
 }
 
-impl WithdrawFields {
-    /// Field by field, `self` wins over `fallback`.
-    fn or(self, fallback: Self) -> Self {
-        Self {
-            amount: self.amount.or(fallback.amount),
-            bank_account_id: self.bank_account_id.or(fallback.bank_account_id),
-            password: self.password.or(fallback.password),
-        }
-    }
-
-    fn from_form(bytes: &[u8]) -> Self {
-        let mut fields = Self::default();
-        for (name, value) in form_urlencoded::parse(bytes) {
-            let slot = match name.as_ref() {
-                "deposit_withdrawal[amount]" => &mut fields.amount,
-                "deposit_withdrawal[bank_account_id]" => &mut fields.bank_account_id,
-                "deposit_withdrawal[password]" => &mut fields.password,
-                _ => continue,
-            };
-            *slot = Some(value.into_owned());
-        }
-        fields
-    }
-
-    fn from_json(bytes: &[u8]) -> Result<Self, PublicError> {
-        let body: Value = serde_json::from_slice(bytes).map_err(|_| PublicError::BadRequest)?;
-        let Value::Object(body) = body else {
-            return Err(PublicError::BadRequest);
-        };
-        let inner = match body.get("deposit_withdrawal") {
-            None | Some(Value::Null) => return Ok(Self::default()),
-            Some(Value::Object(inner)) => inner,
-            Some(_) => return Err(PublicError::BadRequest),
-        };
-        let field = |name: &str| match inner.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            // Numbers keep their JSON spelling: 25000 passes rule 1, 25000.0 does not.
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(_) => Err(PublicError::BadRequest),
-        };
-        Ok(Self {
-            amount: field("amount")?,
-            bank_account_id: field("bank_account_id")?,
-            password: field("password")?,
-        })
-    }
+/// Reads `{"deposit_withdrawal":{…}}`; numbers keep their JSON spelling, so
+/// 25000 passes rule 1 and 25000.0 does not.
+fn withdraw_from_json(bytes: &[u8]) -> Result<WithdrawRequest, PublicError> {
+    let body: Value = serde_json::from_slice(bytes).map_err(|_| PublicError::BadRequest)?;
+    let Value::Object(body) = body else {
+        return Err(PublicError::BadRequest);
+    };
+    let inner = match body.get("deposit_withdrawal") {
+        None | Some(Value::Null) => return Ok(WithdrawRequest::default()),
+        Some(Value::Object(inner)) => inner,
+        Some(_) => return Err(PublicError::BadRequest),
+    };
+    let field = |name: &str| match inner.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(PublicError::BadRequest),
+    };
+    Ok(WithdrawRequest {
+        amount: field("amount")?,
+        bank_account_id: field("bank_account_id")?,
+        password: field("password")?,
+    })
 }
 
 /// Withdraw parameters merged from the body and the query string.
-pub struct WithdrawParams(pub WithdrawFields);
+pub struct WithdrawParams(pub WithdrawRequest);
 
 impl<S: Send + Sync> FromRequest<S> for WithdrawParams {
     type Rejection = PublicError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let query = WithdrawFields::from_form(req.uri().query().unwrap_or("").as_bytes());
+        let query = withdraw_from_form(req.uri().query().unwrap_or("").as_bytes());
         let media_type = media_type(req.headers())?;
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             match rejection.status() {
@@ -122,9 +105,9 @@ impl<S: Send + Sync> FromRequest<S> for WithdrawParams {
         }
         let from_body = match media_type.as_deref() {
             // No content type: read it as the seed's curl sends it.
-            None | Some("application/x-www-form-urlencoded") => WithdrawFields::from_form(&body),
+            None | Some("application/x-www-form-urlencoded") => withdraw_from_form(&body),
             Some(t) if t == "application/json" || t.ends_with("+json") => {
-                WithdrawFields::from_json(&body)?
+                withdraw_from_json(&body)?
             }
             Some(_) => return Err(PublicError::BadRequest),
         };
@@ -147,15 +130,21 @@ fn media_type(headers: &HeaderMap) -> Result<Option<String>, PublicError> {
 }
 
 /// `Idempotency-Key`: 1 to 255 visible ASCII characters, or absent.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, PublicError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let bytes = value.as_bytes();
-    if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(PublicError::BadRequest);
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = PublicError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(Self(None));
+        };
+        let bytes = value.as_bytes();
+        if bytes.is_empty() || bytes.len() > 255 || !bytes.iter().all(|b| b.is_ascii_graphic()) {
+            return Err(PublicError::BadRequest);
+        }
+        Ok(Self(Some(String::from_utf8_lossy(bytes).into_owned())))
     }
-    Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
 }
 
 #[cfg(test)]
@@ -183,10 +172,9 @@ mod tests {
 
     #[test]
     fn body_fields_win_over_query_fields_one_by_one() {
-        let body = WithdrawFields::from_form(b"deposit_withdrawal%5Bamount%5D=100");
-        let query = WithdrawFields::from_form(
-            b"deposit_withdrawal[amount]=5&deposit_withdrawal[password]=pw",
-        );
+        let body = withdraw_from_form(b"deposit_withdrawal%5Bamount%5D=100");
+        let query =
+            withdraw_from_form(b"deposit_withdrawal[amount]=5&deposit_withdrawal[password]=pw");
         let merged = body.or(query);
         assert_eq!(merged.amount.as_deref(), Some("100"));
         assert_eq!(merged.password.as_deref(), Some("pw"));
@@ -195,13 +183,12 @@ mod tests {
 
     #[test]
     fn json_numbers_keep_their_spelling_and_odd_shapes_are_refused() {
-        let fields = WithdrawFields::from_json(
+        let fields = withdraw_from_json(
             br#"{"deposit_withdrawal":{"amount":25000,"bank_account_id":"41812","password":"x"}}"#,
         )
         .unwrap();
         assert_eq!(fields.amount.as_deref(), Some("25000"));
-        let float =
-            WithdrawFields::from_json(br#"{"deposit_withdrawal":{"amount":25000.0}}"#).unwrap();
+        let float = withdraw_from_json(br#"{"deposit_withdrawal":{"amount":25000.0}}"#).unwrap();
         assert_eq!(float.amount.as_deref(), Some("25000.0"));
         for bad in [
             &br#"[1]"#[..],
@@ -209,7 +196,7 @@ mod tests {
             br#"{"deposit_withdrawal":{"amount":true}}"#,
             b"{",
         ] {
-            assert_eq!(WithdrawFields::from_json(bad), Err(PublicError::BadRequest));
+            assert_eq!(withdraw_from_json(bad), Err(PublicError::BadRequest));
         }
     }
 }

@@ -35,7 +35,7 @@ struct CombinedHistoryAnswer<'a> {
     status: &'static str,
     balance: i64,
     topup_history: [(); 0],
-    withdrawal_history: Vec<WithdrawalV2Json<'a>>,
+    withdrawal_history: Vec<WithdrawalV2Json>,
     mutation_history: Vec<MutationV2Json<'a>>,
     message: Option<&'static str>,
 }

@@ -4,30 +4,23 @@ mod auth;
 mod error;
 mod extract;
 mod history_v2;
+mod texts;
 
 use axum::{
     extract::State,
-    http::HeaderMap,
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
-use serde::Serialize;
 
 pub use self::error::PublicError;
 use self::{
     auth::PublicUser,
-    extract::{idempotency_key, Pagination, WithdrawParams},
+    extract::{IdempotencyKey, Pagination, WithdrawParams},
+    texts::{History, WithdrawAnswer},
 };
 use super::AppState;
-use crate::{
-    service::{WithdrawOutcome, WithdrawRequest},
-    wire::{MutationJson, WithdrawalJson},
-};
-
-const WITHDRAW_ACCEPTED: &str =
-    "Pencairan akan diproses oleh tim Bukalapak. Dana akan ditransfer ke rekening Anda dalam waktu 1x24 jam.";
-const LOCKED_OUT: &str = "Terlalu banyak percobaan password. Coba lagi nanti.";
+use crate::wire::{MutationJson, WithdrawalJson};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,55 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/v2/dompet/history/withdrawals.json", get(withdrawals))
         .route("/v2/dompet/withdraw.json", post(withdraw))
         .merge(history_v2::router())
-}
-
-#[derive(Serialize)]
-struct History<T> {
-    status: &'static str,
-    history: Vec<T>,
-    message: Option<&'static str>,
-}
-
-impl<T> History<T> {
-    fn ok(history: Vec<T>) -> Self {
-        Self {
-            status: "OK",
-            history,
-            message: None,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct WithdrawAnswer {
-    status: &'static str,
-    withdrawal_id: Option<i64>,
-    message: String,
-}
-
-impl From<WithdrawOutcome> for WithdrawAnswer {
-    fn from(outcome: WithdrawOutcome) -> Self {
-        let refused = |message: String| Self {
-            status: "ERROR",
-            withdrawal_id: None,
-            message,
-        };
-        match outcome {
-            WithdrawOutcome::Accepted { withdrawal_id } => Self {
-                status: "OK",
-                withdrawal_id: Some(withdrawal_id),
-                message: WITHDRAW_ACCEPTED.to_owned(),
-            },
-            WithdrawOutcome::Rejected { rules } => refused(
-                rules
-                    .iter()
-                    .map(|rule| rule.message())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            WithdrawOutcome::LockedOut => refused(LOCKED_OUT.to_owned()),
-        }
-    }
 }
 
 async fn mutations(
@@ -111,15 +55,12 @@ async fn withdrawals(
 async fn withdraw(
     State(state): State<AppState>,
     PublicUser(user_id): PublicUser,
-    headers: HeaderMap,
-    WithdrawParams(fields): WithdrawParams,
+    IdempotencyKey(key): IdempotencyKey,
+    WithdrawParams(request): WithdrawParams,
 ) -> Result<Json<WithdrawAnswer>, PublicError> {
-    let request = WithdrawRequest {
-        amount: fields.amount,
-        bank_account_id: fields.bank_account_id,
-        password: fields.password,
-        idempotency_key: idempotency_key(&headers)?,
-    };
-    let outcome = state.dompet.request_withdrawal(user_id, request).await?;
+    let outcome = state
+        .dompet
+        .request_withdrawal(user_id, request, key)
+        .await?;
     Ok(Json(outcome.into()))
 }

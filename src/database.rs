@@ -1,0 +1,134 @@
+//! The database side of start-up: the embedded cluster or `DATABASE_URL`,
+//! the pool, the migrations and the demo seed.
+
+use std::time::Duration;
+
+use sqlx::{postgres::PgPoolOptions, Connection, PgConnection, PgPool};
+
+use crate::{
+    config::Config,
+    pgcluster::{Cluster, ClusterError, Lifetime},
+    service::{Dompet, ServiceError},
+    store::withdrawals,
+    MIGRATOR,
+};
+
+/// The database of the embedded default, inside its private cluster.
+const EMBEDDED_DATABASE: &str = "dompet";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("cannot reach the database: {0}")]
+    Connect(#[from] sqlx::Error),
+    #[error("migrating the database failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("PostgreSQL does not know the time zone {zone}: {source}")]
+    UnknownTimezone {
+        zone: &'static str,
+        source: sqlx::Error,
+    },
+    #[error("seeding the demo user failed: {0}")]
+    Seed(#[from] ServiceError),
+    #[error("the embedded cluster task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// The database this process works on, and the cluster it started, if any.
+pub struct Database {
+    pub pool: PgPool,
+    cluster: Option<Cluster>,
+}
+
+impl Database {
+    /// `DATABASE_URL` when set (migrated when `migrate`), else the embedded
+    /// cluster under `data_dir`: started, migrated and seeded with the demo.
+    /// Either way the server must know the configured time zone.
+    pub async fn open(config: &Config, migrate: bool) -> Result<Self, DatabaseError> {
+        let database = Self::connect(config, migrate).await?;
+        if let Err(e) = database.check_timezone(config).await {
+            database.close().await;
+            return Err(e);
+        }
+        Ok(database)
+    }
+
+    async fn connect(config: &Config, migrate: bool) -> Result<Self, DatabaseError> {
+        if let Some(url) = &config.database_url {
+            let pool = pool(url.expose(), config.db_max_connections).await?;
+            if migrate {
+                MIGRATOR.run(&pool).await?;
+            }
+            return Ok(Self {
+                pool,
+                cluster: None,
+            });
+        }
+        let root = config.data_dir.clone();
+        let cluster =
+            tokio::task::spawn_blocking(move || Cluster::start(&root, Lifetime::Persistent))
+                .await??;
+        create_database_if_missing(&cluster.url("postgres"), EMBEDDED_DATABASE).await?;
+        let pool = pool(&cluster.url(EMBEDDED_DATABASE), config.db_max_connections).await?;
+        MIGRATOR.run(&pool).await?;
+        Dompet::new(pool.clone(), config.timezone, config.withdrawal_fee)
+            .seed_demo()
+            .await?;
+        Ok(Self {
+            pool,
+            cluster: Some(cluster),
+        })
+    }
+
+    /// The once-per-day rule asks PostgreSQL for the local date, so the
+    /// database must know the configured zone too.
+    async fn check_timezone(&self, config: &Config) -> Result<(), DatabaseError> {
+        let zone = config.timezone.name();
+        let mut conn = self.pool.acquire().await?;
+        withdrawals::local_today(&mut conn, zone)
+            .await
+            .map_err(|source| DatabaseError::UnknownTimezone { zone, source })?;
+        Ok(())
+    }
+
+    /// Applies the migrations this binary carries.
+    pub async fn migrate(&self) -> Result<(), DatabaseError> {
+        Ok(MIGRATOR.run(&self.pool).await?)
+    }
+
+    /// Closes the pool, then stops the cluster this process started.
+    pub async fn close(mut self) {
+        self.pool.close().await;
+        if let Some(mut cluster) = self.cluster.take() {
+            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+        }
+    }
+}
+
+pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+}
+
+/// Creates `name` on the server `admin_url` points at, unless it exists.
+pub async fn create_database_if_missing(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    let mut conn = PgConnection::connect(admin_url).await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        sqlx::query(&format!(
+            "create database \"{}\"",
+            name.replace('"', "\"\"")
+        ))
+        .execute(&mut conn)
+        .await?;
+    }
+    conn.close().await
+}

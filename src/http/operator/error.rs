@@ -1,0 +1,136 @@
+//! The operator surface's one error type, `{"error":{"code","message"}}`,
+//! and its map from service errors: the only place operators' error codes
+//! and texts are chosen, for the HTTP API and the command line alike.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+
+use crate::service::ServiceError;
+
+#[derive(Debug)]
+pub struct OperatorError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl OperatorError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer token is required",
+        )
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is over 16 KiB",
+        )
+    }
+
+    pub fn user_not_found() -> Self {
+        ServiceError::UserNotFound.into()
+    }
+
+    pub fn withdrawal_not_found() -> Self {
+        ServiceError::WithdrawalNotFound.into()
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<ServiceError> for OperatorError {
+    fn from(err: ServiceError) -> Self {
+        use StatusCode as S;
+        match &err {
+            ServiceError::UserNotFound => {
+                Self::new(S::NOT_FOUND, "user_not_found", "user not found")
+            }
+            ServiceError::WithdrawalNotFound => {
+                Self::new(S::NOT_FOUND, "withdrawal_not_found", "withdrawal not found")
+            }
+            ServiceError::NotPending(state) => Self::new(
+                S::CONFLICT,
+                "withdrawal_not_pending",
+                format!("the withdrawal is {}, not pending", state.as_str()),
+            ),
+            ServiceError::InsufficientBalance { balance, amount } => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                "insufficient_balance",
+                format!("the balance {balance} is less than the debit of {amount}"),
+            ),
+            ServiceError::BalanceOverflow => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                "balance_overflow",
+                "the balance would exceed the largest amount the ledger can hold",
+            ),
+            ServiceError::IdempotencyMismatch => Self::new(
+                S::CONFLICT,
+                "idempotency_key_reused",
+                "the idempotency key was already used for a different request",
+            ),
+            ServiceError::Invalid(message) => Self::new(S::BAD_REQUEST, "invalid_request", message),
+            ServiceError::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
+            ServiceError::Hashing(_)
+            | ServiceError::Internal { .. }
+            | ServiceError::Database(_) => {
+                tracing::error!(error = %crate::telemetry::error_chain(&err), "operator request failed");
+                Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for OperatorError {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Detail<'a>,
+        }
+        #[derive(Serialize)]
+        struct Detail<'a> {
+            code: &'a str,
+            message: &'a str,
+        }
+        let body = Body {
+            error: Detail {
+                code: self.code,
+                message: &self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}

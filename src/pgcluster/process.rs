@@ -1,0 +1,78 @@
+//! The server process's helpers: its watchdog, ports, exits and log.
+
+use std::{
+    fs,
+    io::{Read, Seek, SeekFrom},
+    net::TcpListener,
+    os::unix::process::CommandExt,
+    path::Path,
+    process::{Child, Command, Stdio},
+    thread::sleep,
+    time::{Duration, Instant},
+};
+
+use super::{datadir::Owner, io, ClusterError, Lifetime};
+
+/// Stops the server if this process disappears without calling `stop`
+/// (a panic, SIGKILL, a test binary that never drops its statics).
+pub(super) fn spawn_watchdog(
+    dir: &Path,
+    bin: &Path,
+    pgdata: &Path,
+    lifetime: Lifetime,
+    owner: Option<Owner>,
+) -> std::io::Result<Child> {
+    let script = r#"while [ -d "/proc/$0" ]; do sleep 1; done
+"$1/pg_ctl" stop -D "$2" -m fast -s >/dev/null 2>&1
+[ "$3" = throwaway ] && rm -rf "$4""#;
+    let mut command = Command::new("sh");
+    command
+        .current_dir(dir)
+        .arg("-c")
+        .arg(script)
+        .arg(std::process::id().to_string())
+        .arg(bin)
+        .arg(pgdata)
+        .arg(match lifetime {
+            Lifetime::Throwaway => "throwaway",
+            Lifetime::Persistent => "persistent",
+        })
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    if let Some(owner) = owner {
+        command.uid(owner.uid.as_raw()).gid(owner.gid.as_raw());
+    }
+    command.spawn()
+}
+
+pub(super) fn free_port() -> Result<u16, ClusterError> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(io("finding a free port"))?;
+    Ok(listener
+        .local_addr()
+        .map_err(io("finding a free port"))?
+        .port())
+}
+
+pub(super) fn wait_for_exit(child: &mut Child, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return true;
+        }
+        sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+pub(super) fn read_tail(path: &Path, from: u64) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = fs::File::open(path) {
+        let _ = file.seek(SeekFrom::Start(from));
+        let _ = file.read_to_string(&mut text);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
