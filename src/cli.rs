@@ -1,6 +1,8 @@
 //! The command line: `serve` (the default) and the operator commands, which
 //! act on the ledger directly with the same service methods as the API.
 
+mod finance;
+
 use std::{net::SocketAddr, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
@@ -62,6 +64,9 @@ pub enum Command {
     /// The finance team's withdrawal queue.
     #[command(subcommand)]
     Withdrawal(WithdrawalCommand),
+    /// Top-ups: the list, confirm, cancel, and bank statement reconciliation.
+    #[command(subcommand)]
+    Topup(finance::TopupCommand),
     /// Audit the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -153,6 +158,13 @@ pub enum WithdrawalCommand {
     Process { id: WithdrawalId },
     /// Cancel a pending withdrawal and restore its money to the wallet.
     Cancel { id: WithdrawalId },
+    /// Print the bulk-transfer CSV of the withdrawals in a state (reference
+    /// #C<id>, bank name, account number, account name, amount).
+    Export {
+        /// pending (the default), processed or cancelled.
+        #[arg(long, default_value = "pending")]
+        state: WithdrawalState,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,7 +242,8 @@ async fn operate(command: Command, config: Config) -> Result<ExitCode, String> {
                 database.pool.clone(),
                 config.timezone,
                 config.withdrawal_fee,
-            );
+            )
+            .with_topup_ttl_hours(config.topup_ttl_hours);
             dispatch(command, &dompet).await
         }
     };
@@ -316,6 +329,10 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
                 tz,
             ));
         }
+        Command::Withdrawal(WithdrawalCommand::Export { state }) => {
+            finance::export(state, dompet).await?;
+        }
+        Command::Topup(command) => finance::topup(command, dompet).await?,
         Command::Ledger(LedgerCommand::Verify) => {
             let report = dompet.verify_ledger().await?;
             print(&LedgerReportJson::from(&report));

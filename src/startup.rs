@@ -28,7 +28,8 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config, pool: PgPool) -> Result<Self, BindError> {
-        let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee);
+        let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
+            .with_topup_ttl_hours(config.topup_ttl_hours);
         let state = AppState::new(dompet, config.operator_token.as_ref());
         let listener = TcpListener::bind(config.addr)
             .await

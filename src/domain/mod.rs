@@ -7,14 +7,16 @@ mod mutation;
 mod notes;
 mod sql_text;
 mod time;
+mod topup;
 mod user;
 mod withdrawal;
 
 pub use amount::Amount;
-pub use ids::{BankAccountId, MutationId, NotAnId, UserId, WalletId, WithdrawalId};
+pub use ids::{BankAccountId, MutationId, NotAnId, TopupId, UserId, WalletId, WithdrawalId};
 pub use ledger::Violation;
 pub use mutation::{Action, Mutation, MutationType, UnknownAction, UnknownMutationType};
 pub use notes::{Note, TransactionNo};
 pub use time::{WireTime, WireTimeMillis};
+pub use topup::{Topup, TopupState, UnknownTopupState};
 pub use user::{BankAccount, User, Wallet};
-pub use withdrawal::{UnknownState, Withdrawal, WithdrawalState};
+pub use withdrawal::{Payout, UnknownState, Withdrawal, WithdrawalState};

@@ -1,7 +1,7 @@
 //! What a mutation says about itself beyond the money (SPEC §5.2): the
 //! marketplace's transaction number, a note, and dompet's own notes.
 
-use super::WithdrawalId;
+use super::{TopupId, WithdrawalId};
 
 /// The marketplace's transaction number: 1 to 32 visible ASCII characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,7 +50,7 @@ impl Note {
     }
 
     /// dompet's note on the credit of confirmed top-up `id`.
-    pub fn topup(id: i64) -> Self {
+    pub fn topup(id: TopupId) -> Self {
         Self(format!("Top up saldo #T{id}"))
     }
 
@@ -100,6 +100,6 @@ mod tests {
             Note::restore(WithdrawalId::new(4)).as_str(),
             "Pengembalian dana pencairan #C4"
         );
-        assert_eq!(Note::topup(12).as_str(), "Top up saldo #T12");
+        assert_eq!(Note::topup(TopupId::new(12)).as_str(), "Top up saldo #T12");
     }
 }

@@ -2,8 +2,8 @@
 
 use super::{Dompet, Page, ServiceError};
 use crate::{
-    domain::{Mutation, UserId, Withdrawal},
-    store::{history_v2, withdrawals},
+    domain::{Mutation, Topup, UserId, Withdrawal},
+    store::{history_v2, topups, withdrawals},
 };
 
 /// A page of mutations and the balance of the same instant.
@@ -17,6 +17,7 @@ pub struct BalancedHistory {
 #[derive(Debug, Clone)]
 pub struct CombinedHistory {
     pub balance: i64,
+    pub topups: Vec<Topup>,
     pub withdrawals: Vec<Withdrawal>,
     pub mutations: Vec<Mutation>,
 }
@@ -53,11 +54,13 @@ impl Dompet {
             history_v2::mutations_with_balance(&mut tx, user_id, page.limit(), page.offset())
                 .await?
                 .ok_or(ServiceError::UserNotFound)?;
+        let topups = topups::page_for_user(&mut tx, user_id, page.limit(), page.offset()).await?;
         let withdrawals =
             withdrawals::page_for_user(&mut tx, user_id, page.limit(), page.offset()).await?;
         tx.commit().await?;
         Ok(CombinedHistory {
             balance,
+            topups,
             withdrawals,
             mutations,
         })

@@ -7,7 +7,11 @@ mod history;
 mod history_v2;
 mod lifecycle;
 mod passwords;
+mod payouts;
+mod reconcile;
 pub mod seed;
+mod statement;
+mod topup;
 mod users;
 mod verify;
 mod wallet;
@@ -19,6 +23,9 @@ use sqlx::PgPool;
 pub use error::ServiceError;
 pub use history_v2::{BalancedHistory, CombinedHistory};
 pub use passwords::Passwords;
+pub use payouts::Settled;
+pub use reconcile::{Ambiguous, Duplicate, InvalidLine, Matched, ReconcileReport, Unmatched};
+pub use topup::{TopupOutcome, TopupRequest, TopupRule, MAX_TOPUP, MIN_TOPUP};
 pub use users::{CreatedUser, NewBankAccount, NewUser};
 pub use verify::LedgerReport;
 pub use wallet::{Posted, Posting};
@@ -60,6 +67,8 @@ pub struct Dompet {
     pool: PgPool,
     timezone: Tz,
     withdrawal_fee: i64,
+    /// How long a top-up request waits for its transfer (SPEC §5.3).
+    topup_ttl_hours: i32,
     passwords: Passwords,
 }
 
@@ -69,8 +78,17 @@ impl Dompet {
             pool,
             timezone,
             withdrawal_fee,
+            topup_ttl_hours: Self::DEFAULT_TOPUP_TTL_HOURS,
             passwords: Passwords::new(),
         }
+    }
+
+    pub const DEFAULT_TOPUP_TTL_HOURS: i32 = 48;
+
+    /// Pending top-ups expire this many hours after they were requested.
+    pub fn with_topup_ttl_hours(mut self, hours: i32) -> Self {
+        self.topup_ttl_hours = hours;
+        self
     }
 
     pub fn timezone(&self) -> Tz {

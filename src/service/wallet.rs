@@ -5,7 +5,8 @@ use sqlx::PgConnection;
 use super::{Dompet, ServiceError};
 use crate::{
     domain::{
-        Action, Amount, Mutation, MutationType, Note, TransactionNo, UserId, Wallet, WithdrawalId,
+        Action, Amount, Mutation, MutationType, Note, TopupId, TransactionNo, UserId, Wallet,
+        WithdrawalId,
     },
     store::{
         mutations::{self, NewMutation},
@@ -55,6 +56,53 @@ pub(crate) enum Origin<'a> {
     /// A withdrawal's debit or the restore of a cancelled one: dompet writes
     /// the note, naming the withdrawal.
     Withdrawal(WithdrawalId),
+    /// The credit of a confirmed top-up, named in dompet's note.
+    Topup(TopupId),
+}
+
+/// The columns that tie a mutation to where it came from.
+#[derive(Default)]
+struct Links<'a> {
+    transaction_id: Option<i64>,
+    transaction_no: Option<&'a TransactionNo>,
+    idempotency_key: Option<&'a str>,
+    withdrawal_id: Option<WithdrawalId>,
+    topup_id: Option<TopupId>,
+    note: Option<Note>,
+}
+
+impl<'a> Origin<'a> {
+    /// dompet writes its own note, naming the ticket, on the movements it
+    /// makes; a posting carries the back office's.
+    fn links(self, action: Action) -> Links<'a> {
+        match self {
+            Origin::Posting {
+                transaction_id,
+                transaction_no,
+                note,
+                idempotency_key,
+            } => Links {
+                transaction_id,
+                transaction_no,
+                idempotency_key: Some(idempotency_key),
+                note: note.cloned(),
+                ..Links::default()
+            },
+            Origin::Withdrawal(id) => Links {
+                withdrawal_id: Some(id),
+                note: Some(match action {
+                    Action::Restore => Note::restore(id),
+                    _ => Note::withdrawal(id),
+                }),
+                ..Links::default()
+            },
+            Origin::Topup(id) => Links {
+                topup_id: Some(id),
+                note: Some(Note::topup(id)),
+                ..Links::default()
+            },
+        }
+    }
 }
 
 /// Appends one mutation to a wallet locked by the caller's transaction and
@@ -79,28 +127,7 @@ pub(crate) async fn apply_in_tx(
         }
         MutationType::Debit => wallet.balance - amount.get(),
     };
-    let own_note;
-    let (transaction_id, transaction_no, note, withdrawal_id, idempotency_key) = match origin {
-        Origin::Posting {
-            transaction_id,
-            transaction_no,
-            note,
-            idempotency_key,
-        } => (
-            transaction_id,
-            transaction_no.map(TransactionNo::as_str),
-            note.map(Note::as_str),
-            None,
-            Some(idempotency_key),
-        ),
-        Origin::Withdrawal(id) => {
-            own_note = match action {
-                Action::Restore => Note::restore(id),
-                _ => Note::withdrawal(id),
-            };
-            (None, None, Some(own_note.as_str()), Some(id), None)
-        }
-    };
+    let links = origin.links(action);
     let row = mutations::insert(
         &mut *conn,
         NewMutation {
@@ -110,11 +137,12 @@ pub(crate) async fn apply_in_tx(
             amount,
             initial_balance: wallet.balance,
             final_balance,
-            transaction_id,
-            transaction_no,
-            note,
-            withdrawal_id,
-            idempotency_key,
+            transaction_id: links.transaction_id,
+            transaction_no: links.transaction_no.map(TransactionNo::as_str),
+            note: links.note.as_ref().map(Note::as_str),
+            withdrawal_id: links.withdrawal_id,
+            topup_id: links.topup_id,
+            idempotency_key: links.idempotency_key,
         },
     )
     .await?;

@@ -3,7 +3,7 @@
 use sqlx::PgConnection;
 
 use crate::domain::{
-    Action, Amount, Mutation, MutationId, MutationType, UserId, WalletId, WithdrawalId,
+    Action, Amount, Mutation, MutationId, MutationType, TopupId, UserId, WalletId, WithdrawalId,
 };
 
 pub struct NewMutation<'a> {
@@ -17,6 +17,7 @@ pub struct NewMutation<'a> {
     pub transaction_no: Option<&'a str>,
     pub note: Option<&'a str>,
     pub withdrawal_id: Option<WithdrawalId>,
+    pub topup_id: Option<TopupId>,
     pub idempotency_key: Option<&'a str>,
 }
 
@@ -25,8 +26,8 @@ pub async fn insert(conn: &mut PgConnection, m: NewMutation<'_>) -> Result<Mutat
         Mutation,
         r#"insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
                                   final_balance, transaction_id, transaction_no, note,
-                                  withdrawal_id, idempotency_key)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                  withdrawal_id, topup_id, idempotency_key)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            returning id as "id: MutationId", user_id as "user_id: UserId",
                      type as "kind: MutationType", action as "action: Action", amount,
                      initial_balance, final_balance, transaction_id, transaction_no, note,
@@ -42,6 +43,7 @@ pub async fn insert(conn: &mut PgConnection, m: NewMutation<'_>) -> Result<Mutat
         m.transaction_no,
         m.note,
         m.withdrawal_id.map(WithdrawalId::get),
+        m.topup_id.map(TopupId::get),
         m.idempotency_key,
     )
     .fetch_one(conn)

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{auth::PublicUser, extract::Pagination, PublicError};
 use crate::{
     http::AppState,
-    wire::{MutationV2Json, WithdrawalV2Json},
+    wire::{MutationV2Json, TopupJson, WithdrawalV2Json},
 };
 
 pub fn router() -> Router<AppState> {
@@ -34,7 +34,7 @@ struct BalancedHistoryAnswer<'a> {
 struct CombinedHistoryAnswer<'a> {
     status: &'static str,
     balance: i64,
-    topup_history: [(); 0],
+    topup_history: Vec<TopupJson>,
     withdrawal_history: Vec<WithdrawalV2Json>,
     mutation_history: Vec<MutationV2Json<'a>>,
     message: Option<&'static str>,
@@ -70,7 +70,7 @@ async fn combined(
     let answer = CombinedHistoryAnswer {
         status: "OK",
         balance: found.balance,
-        topup_history: [],
+        topup_history: found.topups.iter().map(|t| TopupJson::new(t, tz)).collect(),
         withdrawal_history: found
             .withdrawals
             .iter()

@@ -5,6 +5,7 @@ mod error;
 mod extract;
 mod history_v2;
 mod texts;
+mod topup;
 
 use axum::{
     extract::State,
@@ -28,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/dompet/history/withdrawals.json", get(withdrawals))
         .route("/v2/dompet/withdraw.json", post(withdraw))
         .merge(history_v2::router())
+        .merge(topup::router())
 }
 
 async fn mutations(
