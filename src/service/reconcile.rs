@@ -115,15 +115,22 @@ impl Dompet {
         }
         let candidates = self.skip_applied(fresh, &mut report).await?;
         self.match_lines(candidates, &mut report).await?;
-        // Repeats inside this statement name what their first line did.
-        let confirmed: HashMap<&str, TopupId> = report
+        // Repeats inside this statement name the top-up their reference
+        // confirmed, now or before.
+        let confirmed: HashMap<String, TopupId> = report
             .matched
             .iter()
-            .map(|m| (m.reference.as_str(), m.topup_id))
+            .map(|m| (m.reference.clone(), m.topup_id))
+            .chain(
+                report
+                    .duplicate
+                    .iter()
+                    .filter_map(|d| Some((d.reference.clone(), d.topup_id?))),
+            )
             .collect();
         for duplicate in &mut report.duplicate {
             if duplicate.topup_id.is_none() {
-                duplicate.topup_id = confirmed.get(duplicate.reference.as_str()).copied();
+                duplicate.topup_id = confirmed.get(&duplicate.reference).copied();
             }
         }
         report.duplicate.sort_by_key(|d| d.line);

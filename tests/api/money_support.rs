@@ -12,6 +12,24 @@ use crate::helpers::{Answer, TestApp, TestUser};
 
 pub(crate) const V2_MUTATIONS: &str = "/v2/dompet/history/mutations.json";
 pub(crate) const V2_HISTORY: &str = "/v2/dompet/history.json";
+pub(crate) const TOPUP: &str = "/v2/dompet/topup.json";
+pub(crate) const TOPUP_ACCEPTED: &str = "Topup berhasil di-request";
+pub(crate) const TOPUP_RULE_AMOUNT: &str =
+    "Minimal Top Up adalah Rp. 10.000,- dan Maksimal Rp. 100.000.000,-";
+pub(crate) const TOPUP_RULE_ACCOUNT: &str = "Id rekening bank tidak terdaftar";
+
+/// `{"status":"OK","unique_code":…,"message":"Topup berhasil di-request"}`.
+pub(crate) fn topup_accepted(code: i64) -> String {
+    format!(r#"{{"status":"OK","unique_code":{code},"message":"{TOPUP_ACCEPTED}"}}"#)
+}
+
+/// A top-up rejection naming these rule messages, joined as the API joins.
+pub(crate) fn topup_rejected(messages: &[&str]) -> String {
+    format!(
+        r#"{{"status":"ERROR","unique_code":null,"message":"{}"}}"#,
+        messages.join(", ")
+    )
+}
 
 impl TestApp {
     pub(crate) async fn v2_mutations(&self, user: &TestUser, query: &str) -> Answer {
@@ -20,6 +38,83 @@ impl TestApp {
 
     pub(crate) async fn v2_history(&self, user: &TestUser, query: &str) -> Answer {
         self.get_as(user, &format!("{V2_HISTORY}{query}")).await
+    }
+
+    /// A form POST to the top-up endpoint.
+    pub(crate) async fn topup_form(&self, user: &TestUser, form: &str) -> Answer {
+        self.send(
+            self.request(Method::POST, TOPUP)
+                .basic_auth(user.id, Some(&user.token))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.to_owned()),
+        )
+        .await
+    }
+
+    /// A well-formed top-up request; returns the answer.
+    pub(crate) async fn request_topup(&self, user: &TestUser, amount: i64, account: i64) -> Answer {
+        self.topup_form(user, &format!("amount={amount}&bank_account_id={account}"))
+            .await
+    }
+
+    /// A pending top-up of `amount`: its id and unique code.
+    pub(crate) async fn pending_topup(
+        &self,
+        user: &TestUser,
+        amount: i64,
+        account: i64,
+    ) -> (i64, i64) {
+        let answer = self.request_topup(user, amount, account).await;
+        let code = answer.json()["unique_code"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("top-up refused: {answer:?}"));
+        let id = sqlx::query_scalar(
+            "select id from topups where user_id = $1 and unique_code = $2 and amount = $3
+             order by id desc limit 1",
+        )
+        .bind(user.id)
+        .bind(code as i32)
+        .bind(amount)
+        .fetch_one(&self.pool)
+        .await
+        .expect("the top-up row");
+        (id, code)
+    }
+
+    /// Moves a top-up's clock back so it expired an hour ago.
+    pub(crate) async fn expire_topup(&self, id: i64) {
+        sqlx::query(
+            "update topups set created_at = now() - interval '49 hours',
+                               expires_at = now() - interval '1 hour' where id = $1",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .expect("expire the top-up");
+    }
+
+    pub(crate) async fn admin_confirm_topup(&self, id: impl std::fmt::Display) -> Answer {
+        self.admin(Method::POST, &format!("/topups/{id}/confirm"), None)
+            .await
+    }
+
+    pub(crate) async fn admin_cancel_topup(&self, id: impl std::fmt::Display) -> Answer {
+        self.admin(Method::POST, &format!("/topups/{id}/cancel"), None)
+            .await
+    }
+
+    /// `POST /internal/v1/topups/reconcile` with a CSV statement.
+    pub(crate) async fn admin_reconcile(&self, statement: &str, query: &str) -> Answer {
+        self.send(
+            self.request(
+                Method::POST,
+                &format!("/internal/v1/topups/reconcile{query}"),
+            )
+            .bearer_auth(crate::helpers::ADMIN_TOKEN)
+            .header("content-type", "text/csv")
+            .body(statement.to_owned()),
+        )
+        .await
     }
 
     /// `POST /internal/v1/mutations` with this JSON body.
@@ -148,4 +243,36 @@ pub(crate) async fn dompet_cli(app: &TestApp, args: &[&str]) -> Run {
     })
     .await
     .expect("dompet thread")
+}
+
+/// TOPUP as the database holds it, in the contract's key order, with
+/// millisecond timestamps; `state` is given by the test (it may be derived).
+pub(crate) async fn topup_json(pool: &PgPool, id: i64, state: &str) -> String {
+    let row: (i64, i32, i64, i64, String, String, Option<String>, String) = sqlx::query_as(&format!(
+        "select amount, unique_code, total, bank_account_id, {}, {}, {}, {} from topups where id = $1",
+        wire_ms("created_at"),
+        wire_ms("updated_at"),
+        wire_ms("confirmed_at"),
+        wire_ms("expires_at"),
+    ))
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("top-up {id}: {e}"));
+    let (amount, code, total, account, created, updated, confirmed, expires) = row;
+    format!(
+        r#"{{"id":{id},"amount":{amount},"unique_code":{code},"total":{total},"bank_account_id":{account},"state":"{state}","created_at":"{created}","updated_at":"{updated}","confirmed_at":{},"expires_at":"{expires}"}}"#,
+        json_str(confirmed.as_deref()),
+    )
+}
+
+/// TOPUP plus `user_id`, as the operator surface shows it.
+pub(crate) async fn operator_topup_json(pool: &PgPool, id: i64, state: &str) -> String {
+    let user_id: i64 = sqlx::query_scalar("select user_id from topups where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let topup = topup_json(pool, id, state).await;
+    format!(r#"{},"user_id":{user_id}}}"#, &topup[..topup.len() - 1])
 }
