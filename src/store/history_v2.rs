@@ -46,7 +46,10 @@ impl PageRow {
 /// The user's balance and one page of mutations, newest first, walking
 /// `mutations_user_id_id` like the v1 page. A single statement sees a single
 /// snapshot, so the balance is always the newest row's `final_balance`.
-/// `None` when the user has no wallet.
+/// `None` when the user has no wallet. The page names the user as `$1`, not
+/// as `d.user_id`: a join parameter would hide which user it is from the
+/// planner, which then walks the primary key backwards past every other
+/// user's newer rows.
 pub async fn mutations_with_balance(
     conn: &mut PgConnection,
     user_id: UserId,
@@ -65,7 +68,7 @@ pub async fn mutations_with_balance(
            left join lateral (
                select id, user_id, type, action, amount, initial_balance, final_balance,
                       transaction_id, transaction_no, note, created_at, updated_at
-               from mutations where user_id = d.user_id
+               from mutations where user_id = $1
                order by id desc limit $2 offset $3
            ) m on true
            where d.user_id = $1

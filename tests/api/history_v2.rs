@@ -749,3 +749,53 @@ async fn mutations_written_before_the_notes_migration_read_back_with_null_transa
     );
     pool.close().await;
 }
+
+/// The statement of `store::history_v2::mutations_with_balance`.
+const BALANCED_PAGE: &str = r#"select d.balance, m.id
+   from deposits d
+   left join lateral (
+       select id, user_id, type, action, amount, initial_balance, final_balance,
+              transaction_id, transaction_no, note, created_at, updated_at
+       from mutations where user_id = $1
+       order by id desc limit $2 offset $3
+   ) m on true
+   where d.user_id = $1
+   order by m.id desc"#;
+
+#[tokio::test]
+async fn the_balanced_page_walks_the_users_index_even_when_newer_rows_belong_to_others() {
+    // Arrange: a short, old history, then a long one of another user on top
+    // of it, so walking the primary key backwards would pass 20,000 rows.
+    let app = spawn_app().await;
+    let (short, long) = (app.create_user().await, app.create_user().await);
+    for (user, rows) in [(&short, 10), (&long, 20_000)] {
+        sqlx::query(
+            "insert into mutations (user_id, deposit_id, type, action, amount, initial_balance, final_balance, idempotency_key)
+             select $1, $2, 'Deposit::Credit', 'remit', 1, g - 1, g, 'skew-' || $1 || '-' || g
+             from generate_series(1, $3::bigint) g",
+        )
+        .bind(user.id)
+        .bind(user.deposit_id)
+        .bind(rows)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("analyze").execute(&app.pool).await.unwrap();
+
+    // Act
+    let plan: Vec<String> = sqlx::query_scalar(&format!("explain {BALANCED_PAGE}"))
+        .bind(short.id)
+        .bind(10_i64)
+        .bind(0_i64)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+
+    // Assert
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("using mutations_user_id_id") && !plan.contains("mutations_pkey"),
+        "{plan}"
+    );
+}
