@@ -28,7 +28,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config, pool: PgPool) -> Result<Self, BindError> {
+        let replicas = crate::database::read_replicas(config, &pool).unwrap_or_else(|error| {
+            tracing::error!(%error, "read replicas not used");
+            Default::default()
+        });
+        if let Ok(candidates) = crate::database::primary_candidates(config) {
+            candidates.spawn_watcher(pool.clone());
+        }
         let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
+            .with_replicas(replicas)
             .with_topup_ttl_hours(config.topup_ttl_hours);
         let state = AppState::new(dompet, config.operator_token.as_ref());
         let listener = TcpListener::bind(config.addr)

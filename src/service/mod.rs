@@ -6,11 +6,14 @@ mod error;
 mod history;
 mod history_v2;
 mod lifecycle;
+mod login;
 mod passwords;
 mod payouts;
+mod reads;
 mod reconcile;
 pub mod seed;
 mod statement;
+mod tokens;
 mod topup;
 mod users;
 mod verify;
@@ -20,11 +23,15 @@ mod withdraw;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
+use crate::database::replicas::Replicas;
+
 pub use error::ServiceError;
 pub use history_v2::{BalancedHistory, CombinedHistory};
+pub use login::{Credentials, LoginOutcome, Session, LOGIN_TOKEN_LEN};
 pub use passwords::Passwords;
 pub use payouts::Settled;
 pub use reconcile::{Ambiguous, Duplicate, InvalidLine, Matched, ReconcileReport, Unmatched};
+pub use tokens::{Revoked, MAX_TOKENS_PER_USER};
 pub use topup::{TopupOutcome, TopupRequest, TopupRule, MAX_TOPUP, MIN_TOPUP};
 pub use users::{CreatedUser, NewBankAccount, NewUser};
 pub use verify::LedgerReport;
@@ -70,6 +77,7 @@ pub struct Dompet {
     /// How long a top-up request waits for its transfer (SPEC §5.3).
     topup_ttl_hours: i32,
     passwords: Passwords,
+    replicas: Replicas,
 }
 
 impl Dompet {
@@ -80,6 +88,7 @@ impl Dompet {
             withdrawal_fee,
             topup_ttl_hours: Self::DEFAULT_TOPUP_TTL_HOURS,
             passwords: Passwords::new(),
+            replicas: Replicas::default(),
         }
     }
 
@@ -89,6 +98,16 @@ impl Dompet {
     pub fn with_topup_ttl_hours(mut self, hours: i32) -> Self {
         self.topup_ttl_hours = hours;
         self
+    }
+
+    /// Sends history reads to these streaming replicas (SPEC §8).
+    pub fn with_replicas(mut self, replicas: Replicas) -> Self {
+        self.replicas = replicas;
+        self
+    }
+
+    pub fn replicas(&self) -> &Replicas {
+        &self.replicas
     }
 
     pub fn timezone(&self) -> Tz {
@@ -101,8 +120,10 @@ impl Dompet {
 
     /// Whether the database answers.
     pub async fn ready(&self) -> bool {
-        match self.pool.acquire().await {
-            Ok(mut conn) => crate::store::health::ping(&mut conn).await.is_ok(),
+        match self.pool.begin().await {
+            Ok(mut tx) => {
+                crate::store::health::ping(&mut tx).await.is_ok() && tx.commit().await.is_ok()
+            }
             Err(_) => false,
         }
     }

@@ -4,6 +4,7 @@
 mod error;
 mod money;
 mod payouts;
+mod tokens;
 mod topups;
 mod users;
 
@@ -13,7 +14,7 @@ use axum::{
         DefaultBodyLimit, FromRequest, FromRequestParts,
     },
     http::{header, request::Parts},
-    routing::{get, post},
+    routing::{delete, get, post},
     Router,
 };
 use sha2::{Digest, Sha256};
@@ -29,6 +30,12 @@ pub fn router() -> Router<AppState> {
         .route("/users", post(users::create))
         .route("/users/{id}", get(users::show))
         .route("/users/{id}/bank_accounts", post(users::add_bank_account))
+        .route(
+            "/users/{id}/tokens",
+            get(tokens::list).delete(tokens::revoke_all),
+        )
+        .route("/users/{id}/tokens/{token_id}", delete(tokens::revoke))
+        .route("/users/{id}/password", post(tokens::set_password))
         .route("/mutations", post(money::post_mutation))
         .route("/withdrawals", get(money::list_withdrawals))
         .route("/withdrawals/{id}/process", post(money::process_withdrawal))

@@ -1,9 +1,11 @@
-//! The three Dompet endpoints of the seed, with HTTP Basic auth.
+//! The three Dompet endpoints of the seed, with HTTP Basic auth, and the
+//! later document's login that hands out the tokens.
 
 mod auth;
 mod error;
 mod extract;
 mod history_v2;
+mod login;
 mod texts;
 mod topup;
 
@@ -30,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/v2/dompet/withdraw.json", post(withdraw))
         .merge(history_v2::router())
         .merge(topup::router())
+        .route("/v2/authenticate.json", post(login::authenticate))
 }
 
 async fn mutations(
