@@ -27,7 +27,7 @@ set local session_replication_role = replica;
 set local work_mem = '256MB';
 
 create temp table plan_users on commit drop as
-select id as user_id,
+select id::bigint as user_id,
        n,
        2000 + (id % 5) * 1000 as d,
        -- every k-th mutation is a withdrawal debit (k even, so it lands on a
