@@ -68,7 +68,7 @@ def pair(s, pg, label, dompet_args, conns, raw, env=None, binary=None, duration=
     duration = duration or s.duration
     server = R.Server(s, pg.url("dompet_bench"), s.http_port, env, binary)
     try:
-        if s.warmup:
+        if s.warmup and dompet_args.get("mode") != "withdraw":
             R.run_wrk(s, server.port, conns, s.warmup, dompet_args)
         d = R.measure_dompet(s, pg, server, dompet_args, conns, duration)
     finally:

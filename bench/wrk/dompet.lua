@@ -7,6 +7,10 @@
 --                   wallet in [lo, hi], a fresh idempotency key per request
 --   mode=withdraw   POST /v2/dompet/withdraw.json as a random user in [lo, hi],
 --                   to the user's own bank account, with the right password
+--   seq=N           (with withdraw) users lo, lo+1, … in turn instead of random
+--                   ones, N being wrk's thread count: each user withdraws once,
+--                   so every request takes the full path (a second withdrawal
+--                   the same day is refused by rule 3 after less work)
 --   WRK_DELAY_MS=N  (environment) pause N ms before each request: a paced
 --                   probe rather than a closed loop at full speed. wrk looks
 --                   for delay() when it loads the script, before any argument
@@ -65,6 +69,7 @@ function init(args)
    opts = parse(args)
    opts.lo = tonumber(opts.lo or "1")
    opts.hi = tonumber(opts.hi or opts.lo)
+   opts.seq = tonumber(opts.seq or "")
    opts.amount = opts.amount or "1000"
    opts.tag = opts.tag or tostring(os.time())
    opts.password = opts.password or "bench-password-1"
@@ -76,6 +81,11 @@ function init(args)
 end
 
 local function user()
+   if opts.seq then
+      local uid = opts.lo + counter * opts.seq + (thread_id - 1)
+      counter = counter + 1
+      return uid
+   end
    if opts.hi > opts.lo then
       return math.random(opts.lo, opts.hi)
    end
