@@ -200,24 +200,38 @@ def strace_counts(s, pg, args, conns):
 
 
 def explain_deep_page(s, pg):
-    whale = 1
-    q_offset = ("select id, user_id, type, action, amount, initial_balance, final_balance, transaction_id, "
-                "created_at, updated_at from mutations where user_id = {u} order by id desc limit 10 offset 99990")
-    cursor = pg.psql(f"select id from mutations where user_id = {whale} order by id desc limit 1 offset 99989")
-    q_keyset = ("select id, user_id, type, action, amount, initial_balance, final_balance, transaction_id, "
-                "created_at, updated_at from mutations where user_id = {u} and id < {c} order by id desc limit 10")
+    """Page 10,000 of a whale: the plans PostgreSQL picks for the prepared
+    statement dompet sends (custom and generic), and a keyset query."""
+    cols = ("id, user_id, type as kind, action, amount, initial_balance, final_balance, transaction_id, "
+            "created_at, updated_at")
+    cursor = pg.psql("select id from mutations where user_id = 1 order by id desc limit 1 offset 99989")
+    cases = [
+        ("offset 99,990, custom plan (the first 5 executions per connection)", "force_custom_plan",
+         f"prepare p(bigint, bigint, bigint) as select {cols} from mutations where user_id = $1 "
+         "order by id desc limit $2 offset $3", "execute p(1, 10, 99990)"),
+        ("offset 99,990, generic plan", "force_generic_plan",
+         f"prepare p(bigint, bigint, bigint) as select {cols} from mutations where user_id = $1 "
+         "order by id desc limit $2 offset $3", "execute p(1, 10, 99990)"),
+        ("keyset: `id < cursor` (the same 10 rows)", "auto",
+         f"prepare p(bigint, bigint, bigint) as select {cols} from mutations where user_id = $1 and id < $3 "
+         "order by id desc limit $2", f"execute p(1, 10, {cursor or 0})"),
+    ]
     out = []
-    for label, q in (("offset 99,990 (page 10,000)", q_offset.format(u=whale)),
-                     ("keyset: id < cursor (the same rows)", q_keyset.format(u=whale, c=cursor or 0))):
-        times = []
-        for _ in range(5):
-            plan = pg.psql("explain (analyze, buffers, timing off, summary on) " + q)
+    for label, mode, prepare, execute in cases:
+        times, plan = [], ""
+        for _ in range(3):
+            plan = pg.psql(f"set plan_cache_mode = {mode}; {prepare}; "
+                           f"explain (analyze, buffers, timing off, summary on) {execute}")
             m = re.search(r"Execution Time: ([\d.]+) ms", plan)
             times.append(float(m.group(1)))
+        lines = [l.strip() for l in plan.splitlines()]
+        nodes = [re.sub(r"\s*\(cost=.*", "", l).lstrip("-> ") for l in lines if "(cost=" in l]
         buffers = re.search(r"Buffers: shared hit=(\d+)", plan)
-        out.append(f"| {label} | {sorted(times)[2]:.2f} ms | {buffers.group(1) if buffers else '?'} |")
-    return ("| query (whale user 1, 100,000 mutations) | execution, median of 5 | shared buffers touched |\n"
-            "|---|---:|---:|\n" + "\n".join(out))
+        jit = "JIT" in plan
+        out.append(f"| {label} | {' → '.join(nodes[:4])} | {sorted(times)[1]:.2f} ms | "
+                   f"{buffers.group(1) if buffers else '?'} | {'yes' if jit else 'no'} |")
+    return ("| query (whale user 1, 100,000 mutations) | plan | execution (median of 3) | buffers | JIT |\n"
+            "|---|---|---:|---:|---|\n" + "\n".join(out))
 
 
 def diagnose(s, pg):
