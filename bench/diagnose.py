@@ -75,8 +75,8 @@ def pair(s, pg, label, dompet_args, conns, raw, env=None, binary=None, duration=
         server.stop()
     r = None
     if raw:
-        script, variables, rconns = raw
-        r = R.measure_raw(s, pg, None, script, variables, rconns, duration)
+        script, variables, rconns = raw[:3]
+        r = R.measure_raw(s, pg, None, script, variables, rconns, duration, raw[3] if len(raw) > 3 else None)
     ratio = f"{d['rate'] / r['rate']:.2f}" if r else "–"
     raw_rate = f"{r['rate']:,.0f}" if r else "–"
     line = (f"| {label} | {d['rate']:,.0f} | {raw_rate} | {ratio} | {d['p50_ms']:.2f} / {d['p99_ms']:.2f} "
@@ -199,22 +199,26 @@ def strace_counts(s, pg, args, conns):
     return "\n".join(lines)
 
 
-def explain_deep_page(s, pg):
-    """Page 10,000 of a whale: the plans PostgreSQL picks for the prepared
-    statement dompet sends (custom and generic), and a keyset query."""
+def explain_plans(s, pg):
+    """The plans PostgreSQL picks for the prepared statement dompet sends
+    (custom: the first five executions on a connection, and after that while
+    its estimate stays below the generic plan's; generic), and a keyset query."""
     cols = ("id, user_id, type as kind, action, amount, initial_balance, final_balance, transaction_id, "
             "created_at, updated_at")
-    cursor = pg.psql("select id from mutations where user_id = 1 order by id desc limit 1 offset 99989")
+    page = (f"prepare p(bigint, bigint, bigint) as select {cols} from mutations where user_id = $1 "
+            "order by id desc limit $2 offset $3")
+    keyset = (f"prepare p(bigint, bigint, bigint) as select {cols} from mutations where user_id = $1 "
+              "and id < $3 order by id desc limit $2")
+    active = s.whales
+    cursor = pg.psql(f"select id from mutations where user_id = {active} order by id desc limit 1 offset 99989")
     cases = [
-        ("offset 99,990, custom plan (the first 5 executions per connection)", "force_custom_plan",
-         f"prepare p(bigint, bigint, bigint) as select {cols} from mutations where user_id = $1 "
-         "order by id desc limit $2 offset $3", "execute p(1, 10, 99990)"),
-        ("offset 99,990, generic plan", "force_generic_plan",
-         f"prepare p(bigint, bigint, bigint) as select {cols} from mutations where user_id = $1 "
-         "order by id desc limit $2 offset $3", "execute p(1, 10, 99990)"),
-        ("keyset: `id < cursor` (the same 10 rows)", "auto",
-         f"prepare p(bigint, bigint, bigint) as select {cols} from mutations where user_id = $1 and id < $3 "
-         "order by id desc limit $2", f"execute p(1, 10, {cursor or 0})"),
+        ("dormant whale, page 1, custom plan", "force_custom_plan", page, "execute p(1, 10, 0)"),
+        ("dormant whale, page 1, generic plan", "force_generic_plan", page, "execute p(1, 10, 0)"),
+        ("active whale, page 10,000 (offset 99,990), custom plan", "force_custom_plan", page,
+         f"execute p({active}, 10, 99990)"),
+        ("active whale, page 10,000, generic plan", "force_generic_plan", page, f"execute p({active}, 10, 99990)"),
+        ("active whale, keyset `id < cursor` (the same 10 rows)", "auto", keyset,
+         f"execute p({active}, 10, {cursor or 0})"),
     ]
     out = []
     for label, mode, prepare, execute in cases:
@@ -226,11 +230,12 @@ def explain_deep_page(s, pg):
             times.append(float(m.group(1)))
         lines = [l.strip() for l in plan.splitlines()]
         nodes = [re.sub(r"\s*\(cost=.*", "", l).lstrip("-> ") for l in lines if "(cost=" in l]
+        removed = re.search(r"Rows Removed by Filter: (\d+)", plan)
         buffers = re.search(r"Buffers: shared hit=(\d+)", plan)
-        jit = "JIT" in plan
-        out.append(f"| {label} | {' → '.join(nodes[:4])} | {sorted(times)[1]:.2f} ms | "
-                   f"{buffers.group(1) if buffers else '?'} | {'yes' if jit else 'no'} |")
-    return ("| query (whale user 1, 100,000 mutations) | plan | execution (median of 3) | buffers | JIT |\n"
+        out.append(f"| {label} | {' → '.join(nodes[:4])}{f' (filter skipped {int(removed.group(1)):,} rows)' if removed else ''} "
+                   f"| {sorted(times)[1]:.2f} ms | {buffers.group(1) if buffers else '?'} | "
+                   f"{'yes' if 'JIT' in plan else 'no'} |")
+    return ("| query | plan | execution (median of 3) | buffers | JIT |\n"
             "|---|---|---:|---:|---|\n" + "\n".join(out))
 
 
@@ -294,6 +299,15 @@ def diagnose(s, pg):
     for label, env, binary, raw in variants:
         out.append(pair(s, pg, label, hist, 32, raw, env, binary)[2])
 
+    section("Mutation history page 1, dormant whales, 32 connections: custom plans vs generic plans", out)
+    dormant = dict(hist, lo=1, hi=s.dormant)
+    raw_dormant = ("history_mutations.sql", {"lo": 1, "hi": s.dormant, "limit": 10, "offset": 0}, 32)
+    generic = "-c plan_cache_mode=force_generic_plan"
+    out.append(pair(s, pg, "default", dormant, 32, raw_dormant)[2])
+    out.append(pair(s, pg, "plan_cache_mode=force_generic_plan (connection option, both sides)", dormant, 32,
+                    raw_dormant + ({"PGOPTIONS": generic},),
+                    {"DATABASE_URL": pg.url("dompet_bench") + "?options=" + generic.replace(" ", "%20").replace("=", "%3D")})[2])
+
     section("Withdrawal history page 1, random users, 32 connections", out)
     for label, env, binary in (("default", None, None), ("X_RAW_POOL + X_ONE_CHECKOUT + RUST_LOG=warn",
                                                           dict(best, **quiet), exp)):
@@ -327,7 +341,7 @@ def diagnose(s, pg):
     print(line, flush=True)
     out.append(line)
 
-    out.append("\n### Deep page\n\n" + explain_deep_page(s, pg))
+    out.append("\n### Plans of the history query for whales\n\n" + explain_plans(s, pg))
     print(out[-1], flush=True)
     out.append("\n### Profile\n\n" + perf_profile(s, pg, hist, 32))
     print(out[-1], flush=True)

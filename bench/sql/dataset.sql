@@ -2,7 +2,10 @@
 --
 -- psql variables (bench/run passes them):
 --   users            total users, ids 1..users
---   whales           users 1..whales carry whale_mutations mutations each
+--   whales           users 1..whales carry whale_mutations mutations each; the
+--                    first half of them are dormant (their history ends 400
+--                    days ago, so every other user's newer rows lie above
+--                    theirs in id order), the others active to the end
 --   whale_mutations  length of a whale's history
 --   per_user         mean history length of the other users (spread per/2 .. 3*per/2)
 --   password_hash    argon2id PHC string every user gets (made by `dompet user create`)
@@ -13,8 +16,9 @@
 --   wallet     deposits.id = i,  bank account bank_accounts.id = i
 --   history    alternating credits (remit 10000) and debits of d = 2000 + (i % 5) * 1000
 --              (every k-th debit a processed withdrawal, the others payments), spread
---              over the two years before the last 30 days, so the balance chain is
---              closed-form: no window function, and `ledger verify` stays clean.
+--              over the two years before the last 30 days (a dormant whale's over its
+--              first year), so the balance chain is closed-form: no window function,
+--              and `ledger verify` stays clean.
 -- Rows go in in time order, so a user's history is spread over the table as a
 -- real ledger's is (page 1 touches about one heap page per row).
 
@@ -31,14 +35,15 @@ select id::bigint as user_id,
        n,
        2000 + (id % 5) * 1000 as d,
        -- every k-th mutation is a withdrawal debit (k even, so it lands on a
-       -- debit); at most ~400 per user, so their local days never collide
-       2 * greatest(5, ceil(n / 800.0)::int) as k,
+       -- debit), at least 1.5 days apart, so their local days never collide
+       2 * greatest(5, ceil(n * 1.5 / span_days / 2)::int) as k,
        now() - interval '760 days' + (id % 1440) * interval '1 minute' as t0,
-       interval '730 days' / n as step
+       span_days * interval '1 day' / n as step
 from (
     select id,
            case when id <= :whales then :whale_mutations
-                else greatest(2, :per_user / 2 + (id * 7919) % (:per_user + 1)) end as n
+                else greatest(2, :per_user / 2 + (id * 7919) % (:per_user + 1)) end as n,
+           case when id <= (:whales + 1) / 2 then 360 else 730 end as span_days
     from generate_series(1, :users) id
 ) s;
 
