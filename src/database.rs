@@ -2,6 +2,7 @@
 //! the pool, the migrations and the demo seed.
 
 pub mod failover;
+pub mod reader;
 pub mod replicas;
 
 use std::time::Duration;
@@ -114,9 +115,12 @@ pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error
 }
 
 fn pool_options(max_connections: u32) -> PgPoolOptions {
+    // No ping before every checkout: it is a round trip per request. A
+    // connection that broke fails its statement and is dropped by the pool.
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
 }
 
 /// A pool on the primary `DATABASE_URL` names (the first candidate that

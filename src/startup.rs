@@ -37,6 +37,7 @@ impl Application {
         }
         let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
             .with_replicas(replicas)
+            .with_transaction_pooler(config.db_transaction_pooler)
             .with_topup_ttl_hours(config.topup_ttl_hours);
         let state = AppState::new(dompet, config.operator_token.as_ref());
         let listener = TcpListener::bind(config.addr)

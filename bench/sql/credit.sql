@@ -9,13 +9,17 @@
 BEGIN;
 select id, user_id, balance from deposits where user_id = :uid for no key update \gset w_
 select id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                  transaction_id, created_at, updated_at
+                  transaction_id, transaction_no, note, created_at, updated_at
            from mutations where idempotency_key = :key;
 \set fb :w_balance + :amount
 insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
-                                  final_balance, transaction_id, withdrawal_id, idempotency_key)
-           values (:uid, :w_id, :type, :action, :amount, :w_balance, :fb, :txid, NULL, :key)
+                                  final_balance, transaction_id, transaction_no, note,
+                                  withdrawal_id, topup_id, idempotency_key)
+           values (:uid, :w_id, :type, :action, :amount, :w_balance, :fb, :txid, NULL, NULL, NULL, NULL, :key)
            returning id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                     transaction_id, created_at, updated_at;
+                     transaction_id, transaction_no, note, created_at, updated_at;
 update deposits set balance = :fb, updated_at = now() where id = :w_id;
+insert into user_write_lsn (user_id, lsn) values (:uid, pg_current_wal_insert_lsn())
+           on conflict (user_id) do update
+           set lsn = greatest(user_write_lsn.lsn, excluded.lsn);
 COMMIT;

@@ -23,8 +23,9 @@ mod withdraw;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
-use crate::database::replicas::Replicas;
+use crate::database::{reader::Reader, replicas::Replicas};
 
+pub use auth::ApiToken;
 pub use error::ServiceError;
 pub use history_v2::{BalancedHistory, CombinedHistory};
 pub use login::{Credentials, LoginOutcome, Session, LOGIN_TOKEN_LEN};
@@ -78,6 +79,8 @@ pub struct Dompet {
     topup_ttl_hours: i32,
     passwords: Passwords,
     replicas: Replicas,
+    /// Reads inside transactions, for a transaction-mode pooler.
+    transaction_pooler: bool,
 }
 
 impl Dompet {
@@ -89,6 +92,7 @@ impl Dompet {
             topup_ttl_hours: Self::DEFAULT_TOPUP_TTL_HOURS,
             passwords: Passwords::new(),
             replicas: Replicas::default(),
+            transaction_pooler: false,
         }
     }
 
@@ -104,6 +108,18 @@ impl Dompet {
     pub fn with_replicas(mut self, replicas: Replicas) -> Self {
         self.replicas = replicas;
         self
+    }
+
+    /// Behind a transaction-mode pooler (PgBouncer): every read inside a
+    /// transaction, so its messages stay on one server connection.
+    pub fn with_transaction_pooler(mut self, on: bool) -> Self {
+        self.transaction_pooler = on;
+        self
+    }
+
+    /// One pooled connection for reads (see `database::reader`).
+    pub(crate) async fn reader(&self) -> Result<Reader, sqlx::Error> {
+        Reader::acquire(&self.pool, self.transaction_pooler).await
     }
 
     pub fn replicas(&self) -> &Replicas {
