@@ -67,14 +67,21 @@ fn without_layout(json: &str) -> String {
 }
 
 /// Runs `dompet args…` in an empty directory (no stray .env) with only
-/// PATH, `DATABASE_URL` and `env` in its environment.
-async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let url = url.map(str::to_owned);
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env: Vec<(String, String)> = env
+/// PATH, `env` and — given a database — its URLs in its environment: the
+/// runtime role's as `DATABASE_URL`, the owner's for migrations.
+async fn dompet_with(db: Option<&TestDb>, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
+    if let Some(db) = db {
+        env.extend(db.env().map(|(k, v)| (k.to_owned(), v)));
+    }
+    run_dompet(args, env).await
+}
+
+async fn run_dompet(args: &[&str], env: Vec<(String, String)>) -> Run {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut command = Command::new(env!("CARGO_BIN_EXE_dompet"));
@@ -85,9 +92,6 @@ async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> 
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
             .envs(env);
-        if let Some(url) = url {
-            command.env("DATABASE_URL", url);
-        }
         let output = command.output().expect("run dompet");
         Run {
             code: output.status.code(),
@@ -100,7 +104,7 @@ async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> 
 }
 
 async fn dompet(app: &TestApp, args: &[&str]) -> Run {
-    dompet_with(Some(&app.db.url()), args, &[]).await
+    dompet_with(Some(&app.db), args, &[]).await
 }
 
 fn json_of(run: &Run) -> serde_json::Value {
@@ -242,13 +246,14 @@ async fn an_operator_creates_a_user_adds_an_account_posts_money_and_sees_the_bal
 }
 
 #[tokio::test]
-async fn an_operator_imports_a_user_with_its_id_and_token_and_a_password_from_the_environment() {
+async fn an_operator_imports_a_user_with_its_id_and_its_token_and_password_from_the_environment() {
     // Arrange
     let app = spawn_app().await;
 
-    // Act: the password comes from DOMPET_USER_PASSWORD, not the command line.
+    // Act: the secrets come from DOMPET_USER_PASSWORD and DOMPET_USER_TOKEN,
+    // not from the command line, which every local user can read.
     let run = dompet_with(
-        Some(&app.db.url()),
+        Some(&app.db),
         &[
             "user",
             "create",
@@ -258,10 +263,11 @@ async fn an_operator_imports_a_user_with_its_id_and_token_and_a_password_from_th
             "seed@example.com",
             "--id",
             "204254",
-            "--token",
-            "Sy7PRGGr4foUk22uzjMu",
         ],
-        &[("DOMPET_USER_PASSWORD", "testing1234")],
+        &[
+            ("DOMPET_USER_PASSWORD", "testing1234"),
+            ("DOMPET_USER_TOKEN", "Sy7PRGGr4foUk22uzjMu"),
+        ],
     )
     .await;
 
@@ -425,6 +431,8 @@ async fn every_command_has_help_that_exits_0() {
                 "--password",
                 "--id",
                 "--token",
+                "[env: DOMPET_USER_PASSWORD]",
+                "[env: DOMPET_USER_TOKEN]",
             ],
         ),
         (
@@ -678,9 +686,8 @@ async fn bad_input_is_an_error_line_and_exit_1_or_2_and_writes_nothing() {
 async fn migrate_prepares_an_empty_database_even_with_migrations_turned_off() {
     // Arrange: a database with no schema, and start-up migrations disabled.
     let db = TestDb::create().await;
-    let url = db.url();
     let no_migrate = [("DOMPET_MIGRATE", "false")];
-    let before = dompet_with(Some(&url), &["user", "show", "1"], &no_migrate).await;
+    let before = dompet_with(Some(&db), &["user", "show", "1"], &no_migrate).await;
     assert_eq!(
         before.code,
         Some(1),
@@ -688,18 +695,18 @@ async fn migrate_prepares_an_empty_database_even_with_migrations_turned_off() {
     );
 
     // Act
-    let first = dompet_with(Some(&url), &["migrate"], &no_migrate).await;
-    let second = dompet_with(Some(&url), &["migrate"], &no_migrate).await;
+    let first = dompet_with(Some(&db), &["migrate"], &no_migrate).await;
+    let second = dompet_with(Some(&db), &["migrate"], &no_migrate).await;
 
     // Assert
     for run in [&first, &second] {
         assert_eq!(run.code, Some(0), "{run:#?}");
         assert!(run.stderr.contains("migrations applied"), "{run:#?}");
     }
-    dompet_with(Some(&url), &["user", "show", "1"], &no_migrate)
+    dompet_with(Some(&db), &["user", "show", "1"], &no_migrate)
         .await
         .assert_error(1, "error: user not found");
-    dompet_with(Some(&url), &["ledger", "verify"], &no_migrate)
+    dompet_with(Some(&db), &["ledger", "verify"], &no_migrate)
         .await
         .assert_json(&report(0, &[]));
 }
@@ -714,7 +721,11 @@ async fn a_database_that_refuses_the_login_is_an_error_line_without_the_password
     let wrong = format!("{scheme}://dompet:Wr0ng-Pa55w0rd@{host}");
 
     // Act
-    let run = dompet_with(Some(&wrong), &["user", "show", "1"], &[]).await;
+    let run = run_dompet(
+        &["user", "show", "1"],
+        vec![("DATABASE_URL".to_owned(), wrong)],
+    )
+    .await;
 
     // Assert
     assert_eq!(run.code, Some(1), "{run:#?}");

@@ -462,7 +462,7 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dompet"))
         .current_dir(dir.path())
-        .env("DATABASE_URL", db.url())
+        .envs(db.env())
         .env("DOMPET_ADDR", &addr)
         .env("DOMPET_ADMIN_TOKEN", admin_token)
         .env("DOMPET_LOG_FORMAT", "json")

@@ -18,9 +18,20 @@ pub enum PublicError {
     Timeout,
     PayloadTooLarge,
     IdempotencyMismatch,
+    /// The readiness probe's answer when the database does not answer.
     Unavailable,
+    /// The database could not serve this request (lost, restarting, out of
+    /// connections, a lock or conflict given up on): retry, with the same
+    /// Idempotency-Key for a withdrawal. Never a rule's rejection.
+    RetryLater,
+    /// `RetryLater` on the withdraw endpoint, in its envelope.
+    WithdrawRetryLater,
     Internal,
 }
+
+/// Seconds a client should wait before retrying a `RetryLater`: a restarting
+/// PostgreSQL is usually back within one or two.
+pub const RETRY_AFTER_SECS: &str = "2";
 
 impl PublicError {
     pub fn status(self) -> StatusCode {
@@ -32,13 +43,24 @@ impl PublicError {
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::RetryLater | Self::WithdrawRetryLater => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     pub fn message(self) -> &'static str {
         super::texts::error_message(self)
+    }
+
+    /// The same error as the withdraw endpoint answers it: a client that
+    /// must retry its withdrawal reads `withdrawal_id: null` there.
+    pub fn for_withdraw(self) -> Self {
+        match self {
+            Self::RetryLater => Self::WithdrawRetryLater,
+            other => other,
+        }
     }
 
     /// The envelope for a bare error status produced outside the handlers.
@@ -57,12 +79,16 @@ impl PublicError {
 
 impl From<ServiceError> for PublicError {
     fn from(err: ServiceError) -> Self {
-        match err {
+        match &err {
             ServiceError::IdempotencyMismatch => Self::IdempotencyMismatch,
             // The authenticated user vanished mid-request.
             ServiceError::UserNotFound => Self::Unauthorized,
-            other => {
-                tracing::error!(error = %crate::telemetry::error_chain(&other), "request failed");
+            ServiceError::Unavailable(_) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&err), "database unavailable; answered 503");
+                Self::RetryLater
+            }
+            _ => {
+                tracing::error!(error = %crate::telemetry::error_chain(&err), "request failed");
                 Self::Internal
             }
         }
@@ -73,12 +99,18 @@ impl IntoResponse for PublicError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = match self {
-            Self::IdempotencyMismatch => {
+            Self::IdempotencyMismatch | Self::WithdrawRetryLater => {
                 Json(WithdrawAnswer::error(self.message())).into_response()
             }
             _ => Json(ErrorEnvelope::new(self.message())).into_response(),
         };
         *response.status_mut() = status;
+        if matches!(self, Self::RetryLater | Self::WithdrawRetryLater) {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
         if self == Self::Unauthorized {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

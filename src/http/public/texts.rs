@@ -24,6 +24,9 @@ pub fn error_message(error: PublicError) -> &'static str {
         PublicError::PayloadTooLarge => "Permintaan terlalu besar.",
         PublicError::IdempotencyMismatch => "Idempotency-Key sudah dipakai untuk permintaan lain.",
         PublicError::Unavailable => "Database tidak tersedia.",
+        PublicError::RetryLater | PublicError::WithdrawRetryLater => {
+            "Layanan sedang tidak tersedia. Coba lagi nanti."
+        }
         PublicError::Internal => "Terjadi kesalahan pada server.",
     }
 }
