@@ -95,9 +95,9 @@ pub(super) fn pid_holder(pid: i32) -> PidHolder {
     if pid <= 0 {
         return PidHolder::Postgres;
     }
-    match kill(Pid::from_raw(pid), None) {
-        Err(Errno::ESRCH) => return PidHolder::Gone,
-        Ok(()) | Err(_) => {}
+    // EPERM too means someone has the pid.
+    if let Err(Errno::ESRCH) = kill(Pid::from_raw(pid), None) {
+        return PidHolder::Gone;
     }
     let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
         return PidHolder::Postgres;

@@ -6,6 +6,7 @@ mod error;
 mod history;
 mod lifecycle;
 mod passwords;
+pub mod retention;
 pub mod seed;
 mod users;
 mod verify;

@@ -6,6 +6,7 @@ pub mod bank_accounts;
 pub mod health;
 pub mod idempotency;
 pub mod mutations;
+pub mod retention;
 pub mod seed;
 pub mod users;
 pub mod verify;

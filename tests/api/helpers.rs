@@ -183,6 +183,11 @@ impl TestDb {
         self.url_as(Some((&self.runtime_role, &self.runtime_password)))
     }
 
+    /// The same as another role.
+    pub fn url_with(&self, user: &str, password: &str) -> String {
+        self.url_as(Some((user, password)))
+    }
+
     /// The same as the owner, for `DOMPET_MIGRATE_DATABASE_URL`.
     pub fn owner_url(&self) -> String {
         self.url_as(None)

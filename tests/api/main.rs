@@ -9,6 +9,11 @@ mod foundation;
 mod operator;
 mod public_history;
 
+mod database_roles;
+mod database_unavailable;
+mod retention;
+mod startup_files;
+
 mod ledger_lifecycle;
 mod ledger_postings;
 mod ledger_races;
