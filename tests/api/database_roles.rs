@@ -99,7 +99,7 @@ async fn the_app_serves_as_the_runtime_role() {
     .fetch_all(&app.pool)
     .await
     .unwrap();
-    assert_eq!(roles, [app.db.runtime_role.clone()]);
+    assert_eq!(roles, std::slice::from_ref(&app.db.runtime_role));
 }
 
 #[tokio::test]

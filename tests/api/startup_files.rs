@@ -166,7 +166,7 @@ async fn a_postgres_log_that_is_a_symbolic_link_is_refused_and_its_target_untouc
     let started = start(&root, Lifetime::Throwaway).await;
 
     // Assert
-    let err = started.err().expect("the link was followed");
+    let err = started.expect_err("the link was followed");
     assert!(
         err.starts_with(&format!(
             "refusing to open {}: it is a symbolic link",
@@ -199,7 +199,7 @@ async fn as_root_a_data_directory_of_another_os_user_is_refused_not_passed_over(
     let started = start(&root, Lifetime::Persistent).await;
 
     // Assert: one clear line, and no second cluster anywhere.
-    let err = started.err().expect("started beside nobody's data");
+    let err = started.expect_err("started beside nobody's data");
     assert_eq!(
         err,
         format!(
