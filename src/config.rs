@@ -43,6 +43,13 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+    /// `DOMPET_READ_DATABASE_URL`: streaming replicas for history reads.
+    pub read_database_urls: Vec<Secret>,
+    /// `DOMPET_REPLICA_MAX_LAG_SECS`: a replica further behind is skipped.
+    pub replica_max_lag: Duration,
+    /// `DOMPET_DB_STATEMENT_CACHE`: prepared statements kept per connection;
+    /// 0 behind a PgBouncer that cannot track them (transaction pooling).
+    pub db_statement_cache: usize,
     /// `DOMPET_MIGRATE_DATABASE_URL`: the owner role's URL, for migrations
     /// and the runtime role's grants; `DATABASE_URL` is then the runtime role.
     pub migrate_database_url: Option<Secret>,
@@ -51,6 +58,26 @@ pub struct Config {
     pub allow_privileged_role: bool,
     /// `DOMPET_PRUNE_INTERVAL_SECS`: time between two retention passes.
     pub prune_interval: Duration,
+}
+
+/// Splits a list of `postgres://` URLs joined by commas. Only a comma that
+/// starts another URL splits, so a comma inside a password stays put.
+pub fn split_urls(list: &str) -> Vec<String> {
+    let mut urls: Vec<String> = Vec::new();
+    for piece in list.split(',') {
+        let starts_url = ["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| piece.trim_start().starts_with(scheme));
+        match urls.last_mut() {
+            Some(last) if !starts_url => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => urls.push(piece.trim().to_owned()),
+        }
+    }
+    urls.retain(|u| !u.is_empty());
+    urls
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +178,41 @@ impl Config {
             },
             None => 20,
         };
+        let replica_max_lag = match get("DOMPET_REPLICA_MAX_LAG_SECS") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                _ => {
+                    return Err(fail(
+                        "DOMPET_REPLICA_MAX_LAG_SECS",
+                        v,
+                        "expected seconds ≥ 1",
+                    ))
+                }
+            },
+            None => Duration::from_secs(5),
+        };
+        let db_statement_cache = match get("DOMPET_DB_STATEMENT_CACHE") {
+            Some(v) => v
+                .parse::<usize>()
+                .map_err(|_| fail("DOMPET_DB_STATEMENT_CACHE", v, "expected a number ≥ 0"))?,
+            None => 100,
+        };
+        let read_database_urls: Vec<Secret> = get("DOMPET_READ_DATABASE_URL")
+            .map(|list| split_urls(&list).into_iter().map(Secret::new).collect())
+            .unwrap_or_default();
+        for url in &read_database_urls {
+            if url
+                .expose()
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .is_err()
+            {
+                return Err(fail(
+                    "DOMPET_READ_DATABASE_URL",
+                    "…".into(),
+                    "expected postgres:// URLs joined by commas",
+                ));
+            }
+        }
         let operator_token = match get("DOMPET_ADMIN_TOKEN").map(|t| t.trim().to_owned()) {
             Some(token) if token.chars().count() < 16 => {
                 return Err(fail(
@@ -189,6 +251,9 @@ impl Config {
                 .map_or_else(|| PathBuf::from(".dompet"), PathBuf::from),
             request_timeout,
             db_max_connections,
+            read_database_urls,
+            replica_max_lag,
+            db_statement_cache,
         })
     }
 }
@@ -224,6 +289,15 @@ mod tests {
             err.contains("at least 16") && !err.contains("short-secret"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn url_lists_split_only_where_a_url_starts() {
+        assert_eq!(
+            split_urls("postgres://a:p,w@h1/db, postgresql://b@h2:5433/db"),
+            ["postgres://a:p,w@h1/db", "postgresql://b@h2:5433/db"]
+        );
+        assert_eq!(split_urls("postgres://h/db"), ["postgres://h/db"]);
     }
 
     #[test]

@@ -34,7 +34,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config, pool: PgPool) -> Result<Self, BindError> {
-        let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee);
+        let replicas = crate::database::read_replicas(config, &pool).unwrap_or_else(|error| {
+            tracing::error!(%error, "read replicas not used");
+            Default::default()
+        });
+        if let Ok(candidates) = crate::database::primary_candidates(config) {
+            candidates.spawn_watcher(pool.clone());
+        }
+        let dompet =
+            Dompet::new(pool, config.timezone, config.withdrawal_fee).with_replicas(replicas);
         let state = AppState::new(dompet.clone(), config.operator_token.as_ref());
         let listener = TcpListener::bind(config.addr)
             .await

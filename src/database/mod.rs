@@ -2,6 +2,8 @@
 //! the two roles (an owner that migrates, a runtime role that serves), the
 //! pool, the migrations and the demo seed.
 
+pub mod failover;
+pub mod replicas;
 pub mod roles;
 
 use std::{str::FromStr, time::Duration};
@@ -13,7 +15,7 @@ use sqlx::{
 };
 
 use crate::{
-    config::Config,
+    config::{split_urls, Config},
     pgcluster::{Cluster, ClusterError, Lifetime},
     service::{Dompet, ServiceError},
     store::withdrawals,
@@ -116,7 +118,7 @@ impl Database {
         if let (true, Some(owner)) = (migrate, owner) {
             migrate_as_owner(owner.expose(), Some(url.expose())).await?;
         }
-        let pool = pool(url.expose(), config.db_max_connections).await?;
+        let pool = connect_primary(config).await?;
         if migrate && owner.is_none() {
             // One role for everything: the start-up check below says whether
             // that is allowed.
@@ -160,11 +162,11 @@ impl Database {
     /// database must know the configured zone too.
     async fn check_timezone(&self, config: &Config) -> Result<(), DatabaseError> {
         let zone = config.timezone.name();
-        let mut conn = self.pool.acquire().await?;
-        withdrawals::local_today(&mut conn, zone)
+        let mut tx = self.pool.begin().await?;
+        withdrawals::local_today(&mut tx, zone)
             .await
             .map_err(|source| DatabaseError::UnknownTimezone { zone, source })?;
-        Ok(())
+        Ok(tx.commit().await?)
     }
 
     /// Refuses a runtime role that could rewrite the ledger. Refusing (not
@@ -172,8 +174,10 @@ impl Database {
     /// process from changing history, and a warning scrolls past unread; the
     /// override exists for servers where no second role can be made.
     async fn check_runtime_role(&self, config: &Config) -> Result<(), DatabaseError> {
-        let mut conn = self.pool.acquire().await?;
-        let Some(risk) = roles::ledger_rewrite_risk(&mut conn).await? else {
+        let mut tx = self.pool.begin().await?;
+        let risk = roles::ledger_rewrite_risk(&mut tx).await?;
+        tx.commit().await?;
+        let Some(risk) = risk else {
             return Ok(());
         };
         if self.cluster.is_none() && config.allow_privileged_role {
@@ -195,13 +199,18 @@ impl Database {
     }
 }
 
-/// Migrates as the owner role of `owner_url`, then grants the runtime role of
-/// `runtime_url` (when given) what it needs.
-async fn migrate_as_owner(owner_url: &str, runtime_url: Option<&str>) -> Result<(), DatabaseError> {
+/// Migrates as the owner role of `owner_url` (one server: the primary),
+/// then grants the runtime role of `runtime_urls` (when given; the first of
+/// a list of candidate primaries names it) what it needs.
+async fn migrate_as_owner(
+    owner_url: &str,
+    runtime_urls: Option<&str>,
+) -> Result<(), DatabaseError> {
     let mut owner = PgConnection::connect(owner_url).await?;
     MIGRATOR.run(&mut owner).await?;
+    let runtime_url = runtime_urls.and_then(|list| split_urls(list).into_iter().next());
     if let Some(runtime_url) = runtime_url {
-        let role = PgConnectOptions::from_str(runtime_url)?
+        let role = PgConnectOptions::from_str(&runtime_url)?
             .get_username()
             .to_owned();
         roles::grant_runtime(&mut owner, &role).await?;
@@ -219,6 +228,38 @@ pub fn pool_options(max_connections: u32) -> PgPoolOptions {
 
 pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     pool_options(max_connections).connect(url).await
+}
+
+/// A pool on the primary `DATABASE_URL` names (the first candidate that
+/// accepts writes), with the configured size and statement cache.
+pub async fn connect_primary(config: &Config) -> Result<PgPool, sqlx::Error> {
+    primary_candidates(config)?
+        .connect(pool_options(config.db_max_connections))
+        .await
+}
+
+/// The servers `DATABASE_URL` names (one, or several candidate primaries
+/// joined by commas), with the configured statement cache.
+pub fn primary_candidates(config: &Config) -> Result<failover::Candidates, sqlx::Error> {
+    let urls = config
+        .database_url
+        .as_ref()
+        .map(|url| split_urls(url.expose()))
+        .unwrap_or_default();
+    failover::Candidates::parse(&urls, config.db_statement_cache)
+}
+
+/// The read replicas of `DOMPET_READ_DATABASE_URL`, checked in the
+/// background against `primary`.
+pub fn read_replicas(config: &Config, primary: &PgPool) -> Result<replicas::Replicas, sqlx::Error> {
+    let replicas = replicas::Replicas::connect_lazy(
+        &config.read_database_urls,
+        config.db_max_connections,
+        config.db_statement_cache,
+        config.replica_max_lag,
+    )?;
+    replicas.spawn_health_checker(primary.clone());
+    Ok(replicas)
 }
 
 /// Creates `name` on the server `admin_url` points at, unless it exists.

@@ -46,3 +46,24 @@ pub(super) fn read_or_create_password(
         source: std::io::ErrorKind::AlreadyExists.into(),
     })
 }
+
+/// Replaces the password in `path` with `password` (a standby takes its
+/// primary's), under the same care as a new one.
+pub(super) fn write_password(
+    path: &Path,
+    password: &str,
+    owner: Option<Owner>,
+) -> Result<(), ClusterError> {
+    files::remove(path)?;
+    let mut file = files::create_new(path, 0o600)?.ok_or_else(|| ClusterError::Io {
+        context: format!("creating {}", path.display()),
+        source: std::io::ErrorKind::AlreadyExists.into(),
+    })?;
+    file.write_all(password.as_bytes())
+        .map_err(io(format!("writing {}", path.display())))?;
+    if let Some(owner) = owner {
+        fchown(&file, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))
+            .map_err(io(format!("giving {} to postgres", path.display())))?;
+    }
+    Ok(())
+}

@@ -13,7 +13,7 @@ use super::{
     withdraw::{minutes, LOCKOUT_WINDOW_MINUTES},
     Dompet, ServiceError,
 };
-use crate::store::retention;
+use crate::store::{login_throttle, retention};
 
 /// Withdraw Idempotency-Keys are kept this long (SPEC: at least 24 hours).
 pub const IDEMPOTENCY_KEY_DAYS: i32 = 30;
@@ -26,14 +26,17 @@ pub enum PruneJob {
     PasswordFailures,
     /// Password lockouts that have ended.
     EndedLockouts,
+    /// Login throttle rows past their `forget_after`.
+    LoginThrottle,
 }
 
 impl PruneJob {
     /// Every job, in the order a pass runs them.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::IdempotencyKeys,
         Self::PasswordFailures,
         Self::EndedLockouts,
+        Self::LoginThrottle,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +44,7 @@ impl PruneJob {
             Self::IdempotencyKeys => "withdraw idempotency keys",
             Self::PasswordFailures => "password failures",
             Self::EndedLockouts => "ended password lockouts",
+            Self::LoginThrottle => "login throttle",
         }
     }
 
@@ -60,6 +64,8 @@ impl PruneJob {
                 retention::prune_password_failures(conn, window, limit).await
             }
             Self::EndedLockouts => retention::prune_password_lockouts(conn, limit).await,
+            // Also pruned a little after each failed login (service::login).
+            Self::LoginThrottle => login_throttle::prune(conn, limit).await,
         }
     }
 }
@@ -117,10 +123,12 @@ impl Dompet {
         for job in PruneJob::ALL {
             let mut removed = 0;
             while !stopping() {
-                // A connection per batch: the pool is the requests' first.
-                let mut conn = self.pool.acquire().await?;
-                let n = job.batch(&mut conn, pruning.batch_size).await?;
-                drop(conn);
+                // A short transaction per batch (PgBouncer keeps a statement
+                // on one server only inside one); the pool is the requests'
+                // between batches.
+                let mut tx = self.pool.begin().await?;
+                let n = job.batch(&mut tx, pruning.batch_size).await?;
+                tx.commit().await?;
                 removed += n;
                 if n < pruning.batch_size.max(1) as u64 {
                     break;

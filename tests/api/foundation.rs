@@ -147,9 +147,12 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
         [
             "bank_accounts",
             "deposits",
+            "login_throttle",
             "mutations",
             "password_failures",
             "password_lockouts",
+            "tokens",
+            "user_write_lsn",
             "users",
             "withdraw_idempotency",
             "withdrawals"
@@ -395,7 +398,10 @@ async fn embedded_session_roles(data_dir: &std::path::Path, pidfile: &str) -> Ve
     let pgdata = std::fs::canonicalize(data_dir.join("data")).unwrap();
     let password = std::fs::read_to_string(pgdata.parent().unwrap().join("password")).unwrap();
     let port = pidfile.lines().nth(3).unwrap().trim();
-    let url = format!("postgres://dompet:{}@127.0.0.1:{port}/dompet", password.trim());
+    let url = format!(
+        "postgres://dompet:{}@127.0.0.1:{port}/dompet",
+        password.trim()
+    );
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let roles = sqlx::query_scalar(
         "select distinct usename::text from pg_stat_activity
@@ -495,6 +501,13 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run dompet");
+    // Read as it comes: a full pipe would block dompet's logging, and so
+    // dompet, with a request in flight.
+    let mut stderr = child.stderr.take().unwrap();
+    let drained = std::thread::spawn(move || {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).map(|_| log)
+    });
     let client = reqwest::Client::new();
     let base = format!("http://{addr}");
     wait_until_serving(&client, &addr, &mut child).await;
@@ -533,18 +546,33 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         .send()
         .await
         .unwrap();
+    let mut login_tokens = Vec::new();
+    for attempt in [password, "a-wrong-password-93"] {
+        let answer: serde_json::Value = client
+            .post(format!("{base}/v2/authenticate.json"))
+            .basic_auth("logs", Some(attempt))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        login_tokens.extend(answer["token"].as_str().map(str::to_owned));
+    }
+    assert_eq!(login_tokens.len(), 1, "the right password logged in");
+    client
+        .post(format!("{base}/internal/v1/users/{id}/password"))
+        .bearer_auth(admin_token)
+        .json(&serde_json::json!({"password": "a-new-password-61"}))
+        .send()
+        .await
+        .unwrap();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = drained.join().unwrap().unwrap();
     assert!(child.wait().unwrap().success());
 
     // Assert
@@ -557,6 +585,10 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         &base64::engine::general_purpose::STANDARD,
         format!("{id}:{token}"),
     );
+    let login_basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("logs:{password}"),
+    );
     for secret in [
         password,
         "a-wrong-password-93",
@@ -564,6 +596,9 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         admin_token,
         &basic,
         "a-wrong-token",
+        &login_tokens[0],
+        &login_basic,
+        "a-new-password-61",
     ] {
         assert!(!log.contains(secret), "the log leaks {secret:?}");
     }

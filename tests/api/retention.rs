@@ -1,6 +1,7 @@
 //! Retention (SPEC §7): withdraw Idempotency-Keys are kept 30 days, password
-//! failures until they leave their window, lockouts until they end; pruning
-//! runs in the server's background, batch by batch.
+//! failures until they leave their window, lockouts until they end, login
+//! throttle rows until their `forget_after`; pruning runs in the server's
+//! background, batch by batch.
 
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,10 @@ async fn plant_old_and_young_rows(app: &TestApp) -> (TestUser, TestUser) {
                  ({a}, now() - interval '45 minutes'), ({a}, now() - interval '31 minutes'),
                  ({a}, now() - interval '10 minutes'), ({b}, now());
              insert into password_lockouts (user_id, locked_until) values
-                 ({a}, now() - interval '1 minute'), ({b}, now() + interval '20 minutes');"
+                 ({a}, now() - interval '1 minute'), ({b}, now() + interval '20 minutes');
+             insert into login_throttle (login_sha256, forget_after) values
+                 (sha256('forgotten'), now() - interval '1 minute'),
+                 (sha256('remembered'), now() + interval '20 minutes');"
         ),
     )
     .await;
@@ -41,7 +45,7 @@ async fn plant_old_and_young_rows(app: &TestApp) -> (TestUser, TestUser) {
 }
 
 /// What is left, in a fixed order.
-async fn remaining(app: &TestApp) -> (Vec<String>, Vec<i64>, Vec<i64>) {
+async fn remaining(app: &TestApp) -> (Vec<String>, Vec<i64>, Vec<i64>, i64) {
     let keys = sqlx::query_scalar("select key from withdraw_idempotency order by key")
         .fetch_all(&app.pool)
         .await
@@ -56,7 +60,15 @@ async fn remaining(app: &TestApp) -> (Vec<String>, Vec<i64>, Vec<i64>) {
         .fetch_all(&app.pool)
         .await
         .unwrap();
-    (keys, failures, lockouts)
+    let throttled = sqlx::query_scalar(
+        "select count(*) from login_throttle where login_sha256 = sha256('remembered')
+         having count(*) = (select count(*) from login_throttle)",
+    )
+    .fetch_optional(&app.pool)
+    .await
+    .unwrap()
+    .unwrap_or(-1);
+    (keys, failures, lockouts, throttled)
 }
 
 #[tokio::test]
@@ -81,15 +93,17 @@ async fn one_pruning_pass_removes_exactly_the_rows_past_their_time() {
             report.removed(PruneJob::IdempotencyKeys),
             report.removed(PruneJob::PasswordFailures),
             report.removed(PruneJob::EndedLockouts),
+            report.removed(PruneJob::LoginThrottle),
         ],
-        [5, 2, 1]
+        [5, 2, 1, 1]
     );
     assert_eq!(
         remaining(&app).await,
         (
             vec!["young-29-days".to_owned(), "young-today".to_owned()],
             vec![10, 0],
-            vec![bob.id]
+            vec![bob.id],
+            1
         )
     );
     assert_eq!(
@@ -152,7 +166,7 @@ async fn the_server_prunes_in_the_background_at_its_interval() {
     // Act: wait for the server's own pass.
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut left = remaining(&app).await;
-    while left.0.len() > 2 || left.1.len() > 2 || left.2.len() > 1 {
+    while left.0.len() > 2 || left.1.len() > 2 || left.2.len() > 1 || left.3 != 1 {
         assert!(Instant::now() < deadline, "no pruning happened: {left:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
         left = remaining(&app).await;
@@ -164,7 +178,8 @@ async fn the_server_prunes_in_the_background_at_its_interval() {
         (
             vec!["young-29-days".to_owned(), "young-today".to_owned()],
             vec![10, 0],
-            vec![bob.id]
+            vec![bob.id],
+            1
         )
     );
 }

@@ -51,6 +51,10 @@ impl OperatorError {
         ServiceError::UserNotFound.into()
     }
 
+    pub fn token_not_found() -> Self {
+        ServiceError::TokenNotFound.into()
+    }
+
     pub fn withdrawal_not_found() -> Self {
         ServiceError::WithdrawalNotFound.into()
     }
@@ -74,6 +78,9 @@ impl From<ServiceError> for OperatorError {
         match &err {
             ServiceError::UserNotFound => {
                 Self::new(S::NOT_FOUND, "user_not_found", "user not found")
+            }
+            ServiceError::TokenNotFound => {
+                Self::new(S::NOT_FOUND, "token_not_found", "token not found")
             }
             ServiceError::WithdrawalNotFound => {
                 Self::new(S::NOT_FOUND, "withdrawal_not_found", "withdrawal not found")

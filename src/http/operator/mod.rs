@@ -3,6 +3,7 @@
 
 mod error;
 mod money;
+mod tokens;
 mod users;
 
 use axum::{
@@ -11,7 +12,7 @@ use axum::{
         FromRequest, FromRequestParts,
     },
     http::{header, request::Parts},
-    routing::{get, post},
+    routing::{delete, get, post},
     Router,
 };
 use sha2::{Digest, Sha256};
@@ -27,6 +28,12 @@ pub fn router() -> Router<AppState> {
         .route("/users", post(users::create))
         .route("/users/{id}", get(users::show))
         .route("/users/{id}/bank_accounts", post(users::add_bank_account))
+        .route(
+            "/users/{id}/tokens",
+            get(tokens::list).delete(tokens::revoke_all),
+        )
+        .route("/users/{id}/tokens/{token_id}", delete(tokens::revoke))
+        .route("/users/{id}/password", post(tokens::set_password))
         .route("/mutations", post(money::post_mutation))
         .route("/withdrawals", get(money::list_withdrawals))
         .route("/withdrawals/{id}/process", post(money::process_withdrawal))

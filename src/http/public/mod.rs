@@ -1,8 +1,10 @@
-//! The three Dompet endpoints of the seed, with HTTP Basic auth.
+//! The three Dompet endpoints of the seed, with HTTP Basic auth, and the
+//! later document's login that hands out the tokens.
 
 mod auth;
 mod error;
 mod extract;
+mod login;
 mod texts;
 
 use axum::{
@@ -26,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/dompet/history/mutations.json", get(mutations))
         .route("/v2/dompet/history/withdrawals.json", get(withdrawals))
         .route("/v2/dompet/withdraw.json", post(withdraw))
+        .route("/v2/authenticate.json", post(login::authenticate))
 }
 
 async fn mutations(

@@ -6,12 +6,15 @@ use serde::Serialize;
 use super::PublicError;
 use crate::{
     domain::WithdrawalId,
-    service::{Rule, WithdrawOutcome},
+    service::{LoginOutcome, Rule, WithdrawOutcome},
 };
 
 pub const WITHDRAW_ACCEPTED: &str =
     "Pencairan akan diproses oleh tim Bukalapak. Dana akan ditransfer ke rekening Anda dalam waktu 1x24 jam.";
 pub const LOCKED_OUT: &str = "Terlalu banyak percobaan password. Coba lagi nanti.";
+/// The later document's login failure, without a final period as there.
+pub const LOGIN_INVALID: &str = "Username atau password tidak valid";
+pub const LOGIN_THROTTLED: &str = "Terlalu banyak percobaan login. Coba lagi nanti.";
 
 /// The text of each error answer.
 pub fn error_message(error: PublicError) -> &'static str {
@@ -98,6 +101,56 @@ impl From<WithdrawOutcome> for WithdrawAnswer {
                     .join(", "),
             },
             WithdrawOutcome::LockedOut => Self::error(LOCKED_OUT),
+        }
+    }
+}
+
+/// `{"status","user_id","user_name","confirmed","token","email","omnikey","message"}`:
+/// every answer of the login, in the later document's key order; `user_id`
+/// is a JSON string there.
+#[derive(Serialize)]
+pub struct LoginAnswer {
+    status: &'static str,
+    user_id: Option<String>,
+    user_name: Option<String>,
+    confirmed: bool,
+    token: Option<String>,
+    email: Option<String>,
+    omnikey: Option<String>,
+    message: Option<&'static str>,
+}
+
+impl LoginAnswer {
+    fn error(message: &'static str) -> Self {
+        Self {
+            status: "ERROR",
+            user_id: None,
+            user_name: None,
+            confirmed: false,
+            token: None,
+            email: None,
+            omnikey: None,
+            message: Some(message),
+        }
+    }
+}
+
+impl From<LoginOutcome> for LoginAnswer {
+    fn from(outcome: LoginOutcome) -> Self {
+        match outcome {
+            // The back office vouches for every user it creates.
+            LoginOutcome::LoggedIn(session) => Self {
+                status: "OK",
+                user_id: Some(session.user_id.to_string()),
+                user_name: Some(session.user_name),
+                confirmed: true,
+                token: Some(session.token),
+                email: Some(session.email),
+                omnikey: Some(session.omnikey),
+                message: None,
+            },
+            LoginOutcome::Invalid => Self::error(LOGIN_INVALID),
+            LoginOutcome::Throttled => Self::error(LOGIN_THROTTLED),
         }
     }
 }
