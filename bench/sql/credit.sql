@@ -1,7 +1,9 @@
 -- POST /internal/v1/mutations (a remit credit): one transaction that locks the
--- wallet, looks the key up, appends the mutation and moves the balance
--- (src/service/wallet.rs post_mutation). The balance read under the lock
--- feeds the insert, as in the service.
+-- wallet, looks the key up, then appends the mutation, moves the balance and
+-- raises the user's write mark in one data-modifying statement
+-- (src/service/wallet.rs post_mutation, src/store/mutations.rs
+-- append_moving_balance). The balance read under the lock feeds the insert,
+-- as in the service.
 -- pgbench -D lo= hi= amount= type=Deposit::Credit action=remit
 \set uid random(:lo, :hi)
 \set key random(1, 9000000000000000000)
@@ -12,14 +14,17 @@ select id, user_id, type as kind, action, amount, initial_balance, final_balance
                   transaction_id, transaction_no, note, created_at, updated_at
            from mutations where idempotency_key = :key;
 \set fb :w_balance + :amount
-insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
+with moved as (
+               update deposits set balance = :fb, updated_at = now() where id = :w_id
+           ), marked as (
+               insert into user_write_lsn (user_id, lsn) values (:uid, pg_current_wal_insert_lsn())
+               on conflict (user_id) do update
+               set lsn = greatest(user_write_lsn.lsn, excluded.lsn)
+           )
+           insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
                                   final_balance, transaction_id, transaction_no, note,
                                   withdrawal_id, topup_id, idempotency_key)
            values (:uid, :w_id, :type, :action, :amount, :w_balance, :fb, :txid, NULL, NULL, NULL, NULL, :key)
            returning id, user_id, type as kind, action, amount, initial_balance, final_balance,
                      transaction_id, transaction_no, note, created_at, updated_at;
-update deposits set balance = :fb, updated_at = now() where id = :w_id;
-insert into user_write_lsn (user_id, lsn) values (:uid, pg_current_wal_insert_lsn())
-           on conflict (user_id) do update
-           set lsn = greatest(user_write_lsn.lsn, excluded.lsn);
 COMMIT;
