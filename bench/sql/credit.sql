@@ -9,9 +9,12 @@
 \set key random(1, 9000000000000000000)
 \set txid random(1, 9000000000000000000)
 BEGIN;
+-- (\gset needs plain column names: the capture check ignores "…" aliases)
 select id, user_id, balance from deposits where user_id = :uid for no key update \gset w_
-select id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                  transaction_id, transaction_no, note, created_at, updated_at
+select id as "id: MutationId", user_id as "user_id: UserId",
+                  type as "kind: MutationType", action as "action: Action", amount,
+                  initial_balance, final_balance, transaction_id, transaction_no, note,
+                  created_at, updated_at
            from mutations where idempotency_key = :key;
 \set fb :w_balance + :amount
 with moved as (
@@ -25,6 +28,9 @@ with moved as (
                                   final_balance, transaction_id, transaction_no, note,
                                   withdrawal_id, topup_id, idempotency_key)
            values (:uid, :w_id, :type, :action, :amount, :w_balance, :fb, :txid, NULL, NULL, NULL, NULL, :key)
-           returning id, user_id, type as kind, action, amount, initial_balance, final_balance,
-                     transaction_id, transaction_no, note, created_at, updated_at;
+           returning id as "id!: MutationId", user_id as "user_id!: UserId",
+                     type as "kind!: MutationType", action as "action!: Action", amount as "amount!",
+                     initial_balance as "initial_balance!", final_balance as "final_balance!",
+                     transaction_id as "transaction_id?", transaction_no as "transaction_no?",
+                     note as "note?", created_at as "created_at!", updated_at as "updated_at!";
 COMMIT;

@@ -3,7 +3,10 @@
 -- pgbench -D lo= hi= limit= offset=
 \set uid random(:lo, :hi)
 select token_sha256 from tokens where token_sha256 = sha256(convert_to('tok' || lpad(:uid::text, 17, '0'), 'UTF8')) and user_id = :uid;
-select id, user_id, deposit_id, bank_account_id, amount, fee, state,
+select id as "id: WithdrawalId", user_id as "user_id: UserId",
+                  deposit_id as "deposit_id: WalletId",
+                  bank_account_id as "bank_account_id: BankAccountId", amount, fee,
+                  state as "state: WithdrawalState",
                   created_at, updated_at, processed_at, cancelled_at
            from withdrawals where user_id = :uid
            order by id desc limit :limit offset :offset;
