@@ -35,7 +35,10 @@ impl Dompet {
     /// of the unique digest index, checked against the user id. An unknown or
     /// malformed user id still costs a digest and a comparison, so the answer
     /// and its timing do not tell existing users from missing ones.
-    pub async fn authenticate(&self, credentials: &ApiToken) -> Result<Option<UserId>, ServiceError> {
+    pub async fn authenticate(
+        &self,
+        credentials: &ApiToken,
+    ) -> Result<Option<UserId>, ServiceError> {
         let (id, given) = credentials.parts();
         let stored = match id {
             Some(id) => {

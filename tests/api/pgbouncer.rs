@@ -143,7 +143,8 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
     let node = Node::start(database.pool.clone(), |c| {
         c.db_statement_cache = 0;
         c.db_transaction_pooler = true;
-    }).await;
+    })
+    .await;
     let mut users = Vec::new();
     for _ in 0..8 {
         users.push(node.funded_user(100_000).await);
