@@ -222,12 +222,13 @@ async fn migrate_as_owner(
 
 /// The pool settings of the server (the tests use them too).
 pub fn pool_options(max_connections: u32) -> PgPoolOptions {
-    // No ping before every checkout: it is a round trip per request. A
-    // connection that broke fails its statement and is dropped by the pool.
+    // sqlx's ping before each checkout stays on: it costs one round trip per
+    // request (one checkout per request now), but without it every pooled
+    // connection a restarted or terminating server left behind fails one
+    // request with a 503 (tests/api/database_unavailable.rs).
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .test_before_acquire(false)
 }
 
 pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
