@@ -33,6 +33,11 @@ pub use public::PublicError;
 /// Largest request body accepted (SPEC §1).
 pub const BODY_LIMIT: usize = 16 * 1024;
 
+/// `Retry-After` of every 503: shed or timed-out work is worth retrying soon.
+pub fn retry_after() -> HeaderValue {
+    HeaderValue::from_static("1")
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub dompet: Dompet,

@@ -7,6 +7,7 @@ mod history;
 mod lifecycle;
 mod passwords;
 pub mod seed;
+pub mod text;
 mod users;
 mod verify;
 mod wallet;
@@ -16,7 +17,7 @@ use chrono_tz::Tz;
 use sqlx::PgPool;
 
 pub use error::ServiceError;
-pub use passwords::Passwords;
+pub use passwords::{Lane, Passwords};
 pub use users::{CreatedUser, NewBankAccount, NewUser};
 pub use verify::LedgerReport;
 pub use wallet::{Posted, Posting};

@@ -2,7 +2,12 @@
 
 use rand::{distributions::Alphanumeric, Rng};
 
-use super::{auth::token_digest, Dompet, ServiceError};
+use super::{
+    auth::token_digest,
+    passwords::Lane,
+    text::{self, limits},
+    Dompet, ServiceError,
+};
 use crate::{
     domain::{BankAccount, BankAccountId, User, UserId, WalletId},
     store::{self, bank_accounts, users, wallets},
@@ -45,14 +50,13 @@ pub struct NewBankAccount {
 impl NewUser {
     fn validate(&self) -> Result<(), ServiceError> {
         let invalid = |m: &str| Err(ServiceError::Invalid(m.to_owned()));
-        if self.username.trim().is_empty() || self.username.chars().count() > 100 {
-            return invalid("username must be 1 to 100 characters");
-        }
-        if !self.email.contains('@') || self.email.chars().count() > 254 {
+        text::required("username", &self.username, limits::USERNAME)?;
+        text::checked("email", &self.email, limits::EMAIL)?;
+        if !self.email.contains('@') {
             return invalid("email must be an address of at most 254 characters");
         }
-        let password_len = self.password.chars().count();
-        if !(8..=1024).contains(&password_len) {
+        text::checked_secret("password", &self.password, limits::PASSWORD)?;
+        if self.password.chars().count() < limits::PASSWORD_MIN {
             return invalid("password must be 8 to 1024 characters");
         }
         if matches!(self.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id.get())) {
@@ -95,7 +99,10 @@ impl Dompet {
     pub async fn create_user(&self, new: NewUser) -> Result<CreatedUser, ServiceError> {
         new.validate()?;
         let token = new.token.clone().unwrap_or_else(generate_token);
-        let password_hash = self.passwords.hash(new.password.clone()).await?;
+        let password_hash = self
+            .passwords
+            .hash(Lane::Anonymous, new.password.clone())
+            .await?;
         let mut tx = self.pool.begin().await?;
         let inserted = async {
             let id = users::insert(
@@ -142,11 +149,7 @@ impl Dompet {
             ("account_number", &new.account_number),
             ("account_name", &new.account_name),
         ] {
-            if value.trim().is_empty() || value.chars().count() > 200 {
-                return Err(ServiceError::Invalid(format!(
-                    "{field} must be 1 to 200 characters"
-                )));
-            }
+            text::required(field, value, limits::BANK_FIELD)?;
         }
         if matches!(new.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id.get())) {
             return Err(ServiceError::Invalid(

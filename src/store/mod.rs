@@ -34,3 +34,12 @@ pub async fn bump_identity_past(
 pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
     err.as_database_error().and_then(|e| e.constraint())
 }
+
+/// Whether PostgreSQL gave up waiting: a lock wait past `lock_timeout`
+/// (55P03) or a statement past `statement_timeout` (57014). Nothing of the
+/// transaction was kept, so the request may simply be tried again.
+pub fn is_timeout(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| matches!(code.as_ref(), "55P03" | "57014"))
+}

@@ -8,6 +8,7 @@ mod cli;
 mod foundation;
 mod operator;
 mod public_history;
+mod text_checks;
 
 mod ledger_lifecycle;
 mod ledger_postings;

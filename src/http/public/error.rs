@@ -19,6 +19,10 @@ pub enum PublicError {
     PayloadTooLarge,
     IdempotencyMismatch,
     Unavailable,
+    /// Too much waiting work: shed at once, to be retried.
+    Busy,
+    /// `Busy` at the withdraw endpoint, in that endpoint's envelope.
+    WithdrawBusy,
     Internal,
 }
 
@@ -32,8 +36,16 @@ impl PublicError {
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy | Self::WithdrawBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// This error as the withdraw endpoint words it.
+    pub fn at_withdraw(self) -> Self {
+        match self {
+            Self::Busy => Self::WithdrawBusy,
+            other => other,
         }
     }
 
@@ -61,6 +73,12 @@ impl From<ServiceError> for PublicError {
             ServiceError::IdempotencyMismatch => Self::IdempotencyMismatch,
             // The authenticated user vanished mid-request.
             ServiceError::UserNotFound => Self::Unauthorized,
+            ServiceError::Invalid(_) => Self::BadRequest,
+            ServiceError::Busy => Self::Busy,
+            ServiceError::Database(e) if crate::store::is_timeout(&e) => {
+                tracing::warn!(error = %e, "gave up waiting on the database");
+                Self::Busy
+            }
             other => {
                 tracing::error!(error = %crate::telemetry::error_chain(&other), "request failed");
                 Self::Internal
@@ -73,7 +91,7 @@ impl IntoResponse for PublicError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = match self {
-            Self::IdempotencyMismatch => {
+            Self::IdempotencyMismatch | Self::WithdrawBusy => {
                 Json(WithdrawAnswer::error(self.message())).into_response()
             }
             _ => Json(ErrorEnvelope::new(self.message())).into_response(),
@@ -84,6 +102,11 @@ impl IntoResponse for PublicError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"dompet\""),
             );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, crate::http::retry_after());
         }
         response
     }

@@ -59,6 +59,7 @@ async fn withdraw(
     let outcome = state
         .dompet
         .request_withdrawal(user_id, request, key)
-        .await?;
+        .await
+        .map_err(|e| PublicError::from(e).at_withdraw())?;
     Ok(Json(outcome.into()))
 }

@@ -24,6 +24,7 @@ pub fn error_message(error: PublicError) -> &'static str {
         PublicError::PayloadTooLarge => "Permintaan terlalu besar.",
         PublicError::IdempotencyMismatch => "Idempotency-Key sudah dipakai untuk permintaan lain.",
         PublicError::Unavailable => "Database tidak tersedia.",
+        PublicError::Busy | PublicError::WithdrawBusy => "Server sedang sibuk. Coba lagi nanti.",
         PublicError::Internal => "Terjadi kesalahan pada server.",
     }
 }
