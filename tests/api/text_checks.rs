@@ -58,7 +58,7 @@ async fn nul_bytes_control_characters_and_long_text_are_400_on_the_operator_api(
         (
             "NUL in password",
             "/users",
-            user_with("password", "rahasia\0123"),
+            user_with("password", "rahasia\u{0}123"),
         ),
         (
             "line break in username",
@@ -212,7 +212,7 @@ async fn a_withdraw_password_with_a_nul_byte_is_just_a_wrong_password() {
     let (user, account) = app.funded_user(50_000).await;
 
     let answer = app
-        .withdraw_form(&user, &form("1000", &account.to_string(), "rahasia\0123"))
+        .withdraw_form(&user, &form("1000", &account.to_string(), "rahasia\u{0}123"))
         .await;
 
     answer.assert(200, &rejected(&[RULE_PASSWORD]));
