@@ -267,7 +267,11 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
     config.operator_token = Some(Secret::new(ADMIN_TOKEN));
     customize(&mut config);
-    let app = Application::build(&config, pool.clone())
+    // The app answers over a pool built as `dompet serve` builds its own.
+    let serving = dompet::pool::serving(db.options.clone(), &config)
+        .await
+        .expect("the app's pool");
+    let app = Application::build(&config, serving)
         .await
         .expect("build the app");
     let addr = app.local_addr().expect("bound address");

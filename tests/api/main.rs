@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod bounded_waits;
 mod cli;
 mod foundation;
 mod operator;

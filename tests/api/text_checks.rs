@@ -212,7 +212,10 @@ async fn a_withdraw_password_with_a_nul_byte_is_just_a_wrong_password() {
     let (user, account) = app.funded_user(50_000).await;
 
     let answer = app
-        .withdraw_form(&user, &form("1000", &account.to_string(), "rahasia\u{0}123"))
+        .withdraw_form(
+            &user,
+            &form("1000", &account.to_string(), "rahasia\u{0}123"),
+        )
         .await;
 
     answer.assert(200, &rejected(&[RULE_PASSWORD]));

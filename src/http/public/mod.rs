@@ -18,7 +18,7 @@ use self::{
     extract::{IdempotencyKey, Pagination, WithdrawParams},
     texts::{History, WithdrawAnswer},
 };
-use super::AppState;
+use super::{to_completion, AppState};
 use crate::wire::{MutationJson, WithdrawalJson};
 
 pub fn router() -> Router<AppState> {
@@ -56,10 +56,10 @@ async fn withdraw(
     IdempotencyKey(key): IdempotencyKey,
     WithdrawParams(request): WithdrawParams,
 ) -> Result<Json<WithdrawAnswer>, PublicError> {
-    let outcome = state
-        .dompet
-        .request_withdrawal(user_id, request, key)
-        .await
-        .map_err(|e| PublicError::from(e).at_withdraw())?;
+    let dompet = state.dompet.clone();
+    let outcome =
+        to_completion(async move { dompet.request_withdrawal(user_id, request, key).await })
+            .await
+            .map_err(|e| PublicError::from(e).at_withdraw())?;
     Ok(Json(outcome.into()))
 }
