@@ -28,7 +28,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config, pool: PgPool) -> Result<Self, BindError> {
-        let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee);
+        let waits = crate::pool::Waits::for_request_timeout(config.request_timeout);
+        let dompet =
+            Dompet::new(pool, config.timezone, config.withdrawal_fee).with_lock_wait(waits.lock);
         let state = AppState::new(dompet, config.operator_token.as_ref());
         let listener = TcpListener::bind(config.addr)
             .await

@@ -8,16 +8,19 @@ mod lifecycle;
 mod passwords;
 pub mod seed;
 pub mod text;
+mod turns;
 mod users;
 mod verify;
 mod wallet;
 mod withdraw;
 
+use std::time::Duration;
+
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
 pub use error::ServiceError;
-pub use passwords::{Lane, Passwords};
+pub use passwords::{Admission, Lane, Passwords};
 pub use users::{CreatedUser, NewBankAccount, NewUser};
 pub use verify::LedgerReport;
 pub use wallet::{Posted, Posting};
@@ -53,6 +56,10 @@ impl Page {
     }
 }
 
+/// The wait for a wallet's turn unless told otherwise: the lock wait of the
+/// default 30-second request timeout.
+const DEFAULT_LOCK_WAIT: Duration = Duration::from_millis(7_500);
+
 /// The service: a pool over the ledger plus the rules' settings.
 #[derive(Clone)]
 pub struct Dompet {
@@ -60,6 +67,7 @@ pub struct Dompet {
     timezone: Tz,
     withdrawal_fee: i64,
     passwords: Passwords,
+    turns: turns::WalletTurns,
 }
 
 impl Dompet {
@@ -69,7 +77,15 @@ impl Dompet {
             timezone,
             withdrawal_fee,
             passwords: Passwords::new(),
+            turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
         }
+    }
+
+    /// How long a withdrawal may wait for its wallet's turn in this process,
+    /// as the database's `lock_timeout` bounds the wait for the row itself.
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.turns = turns::WalletTurns::new(wait);
+        self
     }
 
     pub fn timezone(&self) -> Tz {

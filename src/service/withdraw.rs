@@ -190,6 +190,13 @@ impl Dompet {
         if let Some(key) = &idempotency_key {
             text::required("Idempotency-Key", key, text::limits::IDEMPOTENCY_KEY)?;
         }
+        // A flood by this user is shed here, before it costs anything more.
+        let admission = match &request.password {
+            Some(password) if !password.is_empty() => {
+                Some(self.passwords.admit(Lane::User(user_id))?)
+            }
+            _ => None,
+        };
         let mut conn = self.pool.acquire().await?;
         // A locked-out user costs no argon2 run.
         if attempts::is_locked(&mut conn, user_id).await? {
@@ -202,16 +209,14 @@ impl Dompet {
         drop(conn);
         // Hashing is slow: done before any lock is taken, folded in later,
         // in the user's own lane so a flood by one user waits behind itself.
-        let password_ok = match request.password.clone() {
-            Some(password) if !password.is_empty() => {
-                self.passwords
-                    .verify(Lane::User(user_id), password, hash)
-                    .await?
-            }
+        let password_ok = match (admission, request.password.clone()) {
+            (Some(admission), Some(password)) => admission.verify(password, hash).await?,
             _ => false,
         };
         let fingerprint = request.fingerprint(password_ok);
 
+        // The user's earlier requests go first, without holding connections.
+        let _turn = self.turns.enter(user_id).await?;
         let mut tx = self.pool.begin().await?;
         let decision = self
             .withdraw_in_tx(

@@ -35,11 +35,14 @@ pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
     err.as_database_error().and_then(|e| e.constraint())
 }
 
-/// Whether PostgreSQL gave up waiting: a lock wait past `lock_timeout`
-/// (55P03) or a statement past `statement_timeout` (57014). Nothing of the
-/// transaction was kept, so the request may simply be tried again.
+/// Whether a wait ran out: for a pooled connection (`acquire_timeout`), for
+/// a lock (`lock_timeout`, 55P03) or for a statement (`statement_timeout`,
+/// 57014). Nothing of the transaction was kept, so the request may simply be
+/// tried again.
 pub fn is_timeout(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| matches!(code.as_ref(), "55P03" | "57014"))
+    matches!(err, sqlx::Error::PoolTimedOut)
+        || err
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| matches!(code.as_ref(), "55P03" | "57014"))
 }

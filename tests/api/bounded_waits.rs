@@ -35,6 +35,7 @@ async fn timed<T>(work: impl std::future::Future<Output = T>) -> (T, Duration) {
 #[tokio::test]
 async fn a_wallet_locked_from_outside_fails_its_withdrawals_in_time_and_others_keep_answering() {
     // Arrange
+    let _turn = load_test_turn().await;
     let app = spawn_app_with(|c| c.request_timeout = REQUEST_TIMEOUT).await;
     let (victim, account) = app.funded_user(50_000).await;
     let (other, _) = app.funded_user(10_000).await;

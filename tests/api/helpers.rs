@@ -89,6 +89,13 @@ fn init_test_tracing() {
     });
 }
 
+/// Held by tests that load the machine on purpose (floods, timing figures),
+/// so two of them never run at once and skew each other's figures.
+pub async fn load_test_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 pub fn random(n: usize) -> String {
     rand::thread_rng()
         .sample_iter(&Alphanumeric)

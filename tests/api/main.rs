@@ -8,6 +8,7 @@ mod bounded_waits;
 mod cli;
 mod foundation;
 mod operator;
+mod password_fairness;
 mod public_history;
 mod text_checks;
 
