@@ -27,14 +27,17 @@ pub struct Waits {
 }
 
 impl Waits {
-    /// A quarter of the request for a lock, half for a statement or a pooled
-    /// connection: a request blocked on a wallet lock fails cleanly with time
-    /// to spare, and its connection is back in the pool long before others
-    /// waiting for one give up.
+    /// A tenth of the request for a lock (3 s of the default 30: a wallet
+    /// is normally held for milliseconds), a quarter for a pooled connection,
+    /// half for a statement. A withdrawal may wait for a lock twice (its
+    /// wallet's turn in this process, then the row) after its password
+    /// check, and still answer what went wrong in time; a connection held by
+    /// a lock waiter is back in the pool long before others waiting for one
+    /// give up.
     pub fn for_request_timeout(request: Duration) -> Self {
         Self {
-            acquire: request / 2,
-            lock: request / 4,
+            acquire: request / 4,
+            lock: request / 10,
             statement: request / 2,
             idle_in_transaction: request,
         }

@@ -58,7 +58,7 @@ impl Page {
 
 /// The wait for a wallet's turn unless told otherwise: the lock wait of the
 /// default 30-second request timeout.
-const DEFAULT_LOCK_WAIT: Duration = Duration::from_millis(7_500);
+const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(3);
 
 /// The service: a pool over the ledger plus the rules' settings.
 #[derive(Clone)]
