@@ -7,6 +7,7 @@ mod helpers;
 mod bounded_waits;
 mod cli;
 mod foundation;
+mod fuzz;
 mod operator;
 mod password_fairness;
 mod public_history;
