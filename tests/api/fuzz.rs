@@ -328,7 +328,7 @@ async fn random_requests_never_get_a_500_an_empty_body_or_anything_but_json() {
         Method::HEAD,
         Method::from_bytes(b"BREW").unwrap(),
     ];
-    let mut rng = StdRng::seed_from_u64(0x0d0_e7);
+    let mut rng = StdRng::seed_from_u64(0xd0e7);
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
 
     for n in 0..REQUESTS {
