@@ -55,7 +55,7 @@ fn nasty_text(rng: &mut StdRng) -> String {
 }
 
 fn nasty_value(rng: &mut StdRng) -> Value {
-    match rng.gen_range(0..9) {
+    match rng.gen_range(0..14) {
         0 => Value::Null,
         1 => json!(rng.gen::<bool>()),
         2 => json!(rng.gen::<i64>()),
@@ -64,6 +64,7 @@ fn nasty_value(rng: &mut StdRng) -> Value {
         5 => json!([nasty_text(rng)]),
         6 => json!({"deep": {"deeper": nasty_text(rng)}}),
         7 => json!(u64::MAX),
+        8..=10 => json!(format!("{}\0{}", nasty_text(rng), nasty_text(rng))),
         _ => json!(nasty_text(rng)),
     }
 }
@@ -276,7 +277,7 @@ fn body_of(rng: &mut StdRng, kind: Body, user: &TestUser) -> Vec<u8> {
     if roll == 0 {
         return vec![b' '; 17 * 1024];
     }
-    if roll < 11 {
+    if roll < 16 {
         let sane = match kind {
             Body::User => {
                 json!({"username": format!("u{}", rng.gen::<u32>()), "email": format!("{}@x.id", rng.gen::<u32>()), "password": USER_PASSWORD})
@@ -304,8 +305,9 @@ fn body_of(rng: &mut StdRng, kind: Body, user: &TestUser) -> Vec<u8> {
             return sane.to_string().into_bytes();
         }
         if let (Some(odd), Some(slot)) = (target.as_object(), slot.as_object_mut()) {
-            if let Some((name, value)) = odd.iter().next() {
-                slot.insert(name.clone(), value.clone());
+            let fields: Vec<_> = odd.iter().collect();
+            if let Some((name, value)) = fields.choose(rng) {
+                slot.insert((*name).clone(), (*value).clone());
             }
         }
         object = merged;

@@ -5,7 +5,7 @@
 use std::{
     net::TcpListener,
     process::{Child, Command, Stdio},
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
     time::{Duration, Instant},
 };
 
@@ -197,9 +197,9 @@ impl Served {
     }
 
     /// Withdrawals by each of `users` from `clients` clients apiece, back to
-    /// back until `until`, pausing briefly only when shed. Returns how many
-    /// were answered and how many shed.
-    async fn flood(&self, users: &[Client], clients: usize, until: Instant) -> (usize, usize) {
+    /// back until `done` says so, pausing briefly only when shed. Returns how
+    /// many were answered and how many shed.
+    async fn flood(&self, users: &[Client], clients: usize, done: &AtomicBool) -> (usize, usize) {
         let answered = AtomicUsize::new(0);
         let shed = AtomicUsize::new(0);
         join_all(
@@ -207,7 +207,7 @@ impl Served {
                 .iter()
                 .flat_map(|user| (0..clients).map(move |_| user))
                 .map(|user| async {
-                    while Instant::now() < until {
+                    while !done.load(Ordering::Relaxed) {
                         match self.withdraw(user).await {
                             (503, body, retry_after) => {
                                 assert_eq!(
@@ -257,15 +257,18 @@ async fn a_user_flooding_withdrawals_does_not_hold_up_another_users_withdrawal()
     let calm = served.funded_user("calm").await;
     let quiet = served.timed_withdrawals(&calm, 20).await;
 
-    // Act: the victim withdraws while 200 clients of the flooder hammer away.
-    let until = Instant::now() + Duration::from_secs(6);
+    // Act: the victim withdraws while 200 clients of the flooder hammer away
+    // (from before its first request until after its last).
+    let done = AtomicBool::new(false);
     let victim_side = async {
         // Let the flood fill its lane first.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        served.timed_withdrawals(&victim, 20).await
+        let took = served.timed_withdrawals(&victim, 20).await;
+        done.store(true, Ordering::Relaxed);
+        took
     };
     let ((answered, shed), during) = tokio::join!(
-        served.flood(std::slice::from_ref(&flooder), 200, until),
+        served.flood(std::slice::from_ref(&flooder), 200, &done),
         victim_side
     );
 
@@ -300,8 +303,12 @@ async fn a_withdraw_flood_does_not_grow_the_servers_memory() {
     let at_rest = served.peak_rss_kib();
 
     // Act: 50 clients of each user withdrawing for 5 seconds.
-    let until = Instant::now() + Duration::from_secs(5);
-    let (answered, shed) = served.flood(&users, 50, until).await;
+    let done = AtomicBool::new(false);
+    let timer = async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        done.store(true, Ordering::Relaxed);
+    };
+    let ((answered, shed), ()) = tokio::join!(served.flood(&users, 50, &done), timer);
     let peak = served.peak_rss_kib();
 
     // Assert: the hashing memory is the workers' own, reused; a release
