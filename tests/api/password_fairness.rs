@@ -88,7 +88,9 @@ impl Served {
             .unwrap()
             .port();
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dompet"))
+        // DOMPET_BIN=target/release/dompet measures the release build.
+        let binary = std::env::var("DOMPET_BIN").unwrap_or(env!("CARGO_BIN_EXE_dompet").into());
+        let mut child = Command::new(binary)
             .current_dir(dir.path())
             .env("DATABASE_URL", db.url())
             .env("DOMPET_ADDR", format!("127.0.0.1:{port}"))
