@@ -1,6 +1,8 @@
 //! The command line: `serve` (the default) and the operator commands, which
 //! act on the ledger directly with the same service methods as the API.
 
+mod finance;
+
 use std::{net::SocketAddr, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
@@ -9,13 +11,16 @@ use serde::Serialize;
 use crate::{
     config::Config,
     database::Database,
-    domain::{Action, Amount, BankAccountId, UserId, WithdrawalId, WithdrawalState},
+    domain::{
+        Action, Amount, BankAccountId, Note, TokenId, TransactionNo, UserId, WithdrawalId,
+        WithdrawalState,
+    },
     http::OperatorError,
     service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
     startup::{shutdown_signal, Application, BindError},
     wire::{
         BankAccountJson, CreatedUserJson, LedgerReportJson, MutationJson, OperatorWithdrawalJson,
-        UserJson, WithdrawalListJson,
+        RevokedJson, TokenListJson, UserJson, WithdrawalListJson,
     },
 };
 
@@ -51,6 +56,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// List and revoke users' API tokens (one per login).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Manage bank accounts.
     #[command(subcommand, name = "bank-account")]
     BankAccount(BankAccountCommand),
@@ -60,6 +68,9 @@ pub enum Command {
     /// The finance team's withdrawal queue.
     #[command(subcommand)]
     Withdrawal(WithdrawalCommand),
+    /// Top-ups: the list, confirm, cancel, and bank statement reconciliation.
+    #[command(subcommand)]
+    Topup(finance::TopupCommand),
     /// Audit the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -82,9 +93,41 @@ pub enum UserCommand {
         /// Import with this API token (20+ characters of [A-Za-z0-9]).
         #[arg(long)]
         token: Option<String>,
+        /// The display name logins answer with (the username when absent).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Show a user with its wallet balance.
     Show { id: UserId },
+    /// Replace a user's password; revokes every API token of the user.
+    #[command(name = "set-password")]
+    SetPassword {
+        /// The user's id.
+        id: UserId,
+        /// The new password (8 to 1024 characters).
+        #[arg(long, env = "DOMPET_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List a user's tokens (id and creation time, never the token), oldest first.
+    List {
+        /// The user's id.
+        user_id: UserId,
+    },
+    /// Revoke one token of a user, or all of them with --all.
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["token_id", "all"]))]
+    Revoke {
+        /// The user's id.
+        user_id: UserId,
+        /// The token's id (from `dompet token list`).
+        token_id: Option<TokenId>,
+        /// Revoke every token of the user.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +167,12 @@ pub struct PostArgs {
     /// The marketplace transaction this mutation belongs to.
     #[arg(long)]
     transaction_id: Option<i64>,
+    /// The marketplace's transaction number (1 to 32 visible ASCII characters).
+    #[arg(long, value_parser = parse_transaction_no)]
+    transaction_no: Option<TransactionNo>,
+    /// A note shown with the mutation in the v2 history (1 to 500 characters).
+    #[arg(long, value_parser = parse_note)]
+    note: Option<Note>,
     /// Posting the same key again applies once and prints the first result.
     #[arg(long)]
     idempotency_key: String,
@@ -145,6 +194,13 @@ pub enum WithdrawalCommand {
     Process { id: WithdrawalId },
     /// Cancel a pending withdrawal and restore its money to the wallet.
     Cancel { id: WithdrawalId },
+    /// Print the bulk-transfer CSV of the withdrawals in a state (reference
+    /// #C<id>, bank name, account number, account name, amount).
+    Export {
+        /// pending (the default), processed or cancelled.
+        #[arg(long, default_value = "pending")]
+        state: WithdrawalState,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,6 +211,14 @@ pub enum LedgerCommand {
 
 fn parse_amount(text: &str) -> Result<Amount, String> {
     Amount::parse_digits(text).ok_or_else(|| "expected a whole number of rupiah ≥ 1".to_owned())
+}
+
+fn parse_transaction_no(text: &str) -> Result<TransactionNo, String> {
+    TransactionNo::parse(text.to_owned()).map_err(str::to_owned)
+}
+
+fn parse_note(text: &str) -> Result<Note, String> {
+    Note::parse(text.to_owned()).map_err(str::to_owned)
 }
 
 /// Runs the command; the exit code says how it went.
@@ -185,10 +249,17 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
     let served = async {
         // Requests get a pool of their own, every wait in it bounded below
         // the request timeout; start-up work (migrations, the seed) had none.
-        let options = database.pool.connect_options().as_ref().clone();
-        let pool = crate::pool::serving(options, &config)
-            .await
-            .map_err(|e| format!("cannot reach the database: {e}"))?;
+        let candidates = crate::database::primary_candidates(&config)
+            .ok()
+            .filter(|c| c.len() > 1);
+        let pool = match candidates {
+            Some(candidates) => crate::pool::serving_on_candidates(candidates, &config).await,
+            None => {
+                let options = database.pool.connect_options().as_ref().clone();
+                crate::pool::serving(options, &config).await
+            }
+        }
+        .map_err(|e| format!("cannot reach the database: {e}"))?;
         let app = Application::build(&config, pool.clone())
             .await
             .map_err(|e| e.to_string())?;
@@ -228,7 +299,8 @@ async fn operate(command: Command, config: Config) -> Result<ExitCode, String> {
                 database.pool.clone(),
                 config.timezone,
                 config.withdrawal_fee,
-            );
+            )
+            .with_topup_ttl_hours(config.topup_ttl_hours);
             dispatch(command, &dompet).await
         }
     };
@@ -248,6 +320,7 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
             password,
             id,
             token,
+            name,
         }) => {
             let user = dompet
                 .create_user(NewUser {
@@ -256,11 +329,27 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
                     password,
                     id,
                     token,
+                    name,
                 })
                 .await?;
             print(&CreatedUserJson::from(&user));
         }
         Command::User(UserCommand::Show { id }) => print(&UserJson::from(&dompet.user(id).await?)),
+        Command::User(UserCommand::SetPassword { id, password }) => {
+            print(&RevokedJson::from(dompet.set_password(id, password).await?));
+        }
+        Command::Token(TokenCommand::List { user_id }) => {
+            print(&TokenListJson::new(&dompet.tokens(user_id).await?, tz));
+        }
+        Command::Token(TokenCommand::Revoke {
+            user_id, token_id, ..
+        }) => {
+            let revoked = match token_id {
+                Some(token_id) => dompet.revoke_token(user_id, token_id).await?,
+                None => dompet.revoke_tokens(user_id).await?,
+            };
+            print(&RevokedJson::from(revoked));
+        }
         Command::BankAccount(BankAccountCommand::Add {
             user_id,
             bank_name,
@@ -284,6 +373,8 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
                 action: args.action,
                 amount: args.amount,
                 transaction_id: args.transaction_id,
+                transaction_no: args.transaction_no,
+                note: args.note,
                 idempotency_key: args.idempotency_key,
             };
             let (Posted::Created(row) | Posted::Replayed(row)) =
@@ -312,6 +403,10 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
                 tz,
             ));
         }
+        Command::Withdrawal(WithdrawalCommand::Export { state }) => {
+            finance::export(state, dompet).await?;
+        }
+        Command::Topup(command) => finance::topup(command, dompet).await?,
         Command::Ledger(LedgerCommand::Verify) => {
             let report = dompet.verify_ledger().await?;
             print(&LedgerReportJson::from(&report));

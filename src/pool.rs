@@ -9,7 +9,7 @@ use sqlx::{
     Connection, Executor, PgConnection, PgPool, Row,
 };
 
-use crate::config::Config;
+use crate::{config::Config, database::failover::Candidates};
 
 /// How long anything may wait, derived from the request timeout so that a
 /// request always has time left to answer with what went wrong.
@@ -44,20 +44,63 @@ impl Waits {
     }
 }
 
-/// The pool `dompet serve` answers requests over: at most
-/// `DOMPET_DB_MAX_CONNECTIONS` connections to `options`, each with the
-/// session timeouts of [`Waits`].
-pub async fn serving(options: PgConnectOptions, config: &Config) -> Result<PgPool, sqlx::Error> {
+/// The session settings of every serving connection.
+pub fn session_settings(config: &Config) -> Vec<(&'static str, String)> {
     let waits = Waits::for_request_timeout(config.request_timeout);
     let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
-    let options = options.options([
+    vec![
         ("lock_timeout", ms(waits.lock)),
         ("statement_timeout", ms(waits.statement)),
         (
             "idle_in_transaction_session_timeout",
             ms(waits.idle_in_transaction),
         ),
-    ]);
+    ]
+}
+
+/// The pool `dompet serve` answers requests over: at most
+/// `DOMPET_DB_MAX_CONNECTIONS` connections to `options`, each with the
+/// session timeouts of [`Waits`]. Behind PgBouncer, which refuses session
+/// settings at connection time (unless told to ignore them), the pool opens
+/// without them and says so: the timeouts then belong on the database role
+/// (see the README).
+pub async fn serving(options: PgConnectOptions, config: &Config) -> Result<PgPool, sqlx::Error> {
+    let with_settings = options.clone().options(session_settings(config));
+    match pool_options(config).connect_with(with_settings).await {
+        Err(e) if refuses_session_settings(&e) => {
+            tracing::warn!(
+                "the database refuses session settings at connection time (PgBouncer?): \
+                 set lock_timeout, statement_timeout and idle_in_transaction_session_timeout \
+                 on the role instead"
+            );
+            pool_options(config).connect_with(options).await
+        }
+        pool => pool,
+    }
+}
+
+/// The serving pool on whichever of several candidate primaries accepts
+/// writes (`DATABASE_URL` with several URLs), refusing standbys.
+pub async fn serving_on_candidates(
+    candidates: Candidates,
+    config: &Config,
+) -> Result<PgPool, sqlx::Error> {
+    candidates
+        .with_session(&session_settings(config))
+        .connect(pool_options(config))
+        .await
+}
+
+/// PgBouncer answers an unknown startup parameter with a protocol
+/// violation (08P01); PostgreSQL itself accepts the settings.
+fn refuses_session_settings(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "08P01")
+}
+
+fn pool_options(config: &Config) -> PgPoolOptions {
+    let waits = Waits::for_request_timeout(config.request_timeout);
     // The check on release waits at most for the statement the dropped
     // future left running, which the server ends by `statement_timeout`.
     let release_check = waits.statement + Duration::from_secs(1);
@@ -80,8 +123,6 @@ pub async fn serving(options: PgConnectOptions, config: &Config) -> Result<PgPoo
                 }
             })
         })
-        .connect_with(options)
-        .await
 }
 
 /// Whether the connection is outside any transaction block. sqlx 0.8 can

@@ -28,9 +28,18 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: &Config, pool: PgPool) -> Result<Self, BindError> {
+        let replicas = crate::database::read_replicas(config, &pool).unwrap_or_else(|error| {
+            tracing::error!(%error, "read replicas not used");
+            Default::default()
+        });
+        if let Ok(candidates) = crate::database::primary_candidates(config) {
+            candidates.spawn_watcher(pool.clone());
+        }
         let waits = crate::pool::Waits::for_request_timeout(config.request_timeout);
-        let dompet =
-            Dompet::new(pool, config.timezone, config.withdrawal_fee).with_lock_wait(waits.lock);
+        let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
+            .with_replicas(replicas)
+            .with_topup_ttl_hours(config.topup_ttl_hours)
+            .with_lock_wait(waits.lock);
         let state = AppState::new(dompet, config.operator_token.as_ref());
         let listener = TcpListener::bind(config.addr)
             .await

@@ -1,15 +1,24 @@
 //! JSON shapes on the wire. serde writes fields in declaration order, so
 //! each struct lists its keys exactly in the order the contract fixes.
 
+mod topup;
+mod v2;
+
+pub use topup::{
+    payout_csv, ErrorDetailJson, FailedJson, OperatorTopupJson, ReconcileReportJson, SettledJson,
+    TopupJson, TopupListJson,
+};
+pub use v2::{MutationV2Json, WithdrawalV2Json};
+
 use chrono_tz::Tz;
 use serde::Serialize;
 
 use crate::{
     domain::{
-        BankAccount, BankAccountId, Mutation, MutationId, User, UserId, Violation, WalletId,
-        WireTime, Withdrawal, WithdrawalId,
+        BankAccount, BankAccountId, Mutation, MutationId, Token, TokenId, User, UserId, Violation,
+        WalletId, WireTime, Withdrawal, WithdrawalId,
     },
-    service::{CreatedUser, LedgerReport},
+    service::{CreatedUser, LedgerReport, Revoked},
 };
 
 /// MUTATION: `id, type, action, amount, initial_balance, final_balance,
@@ -204,6 +213,49 @@ impl<'a> From<&'a LedgerReport> for LedgerReportJson<'a> {
             ok: r.ok(),
             users_checked: r.users_checked,
             violations: r.violations.iter().map(ViolationJson::from).collect(),
+        }
+    }
+}
+
+/// A user's token as operators see it: never the token itself.
+#[derive(Debug, Serialize)]
+pub struct TokenJson {
+    pub id: TokenId,
+    pub created_at: WireTime,
+}
+
+/// A user's tokens, oldest first.
+#[derive(Debug, Serialize)]
+pub struct TokenListJson {
+    pub tokens: Vec<TokenJson>,
+}
+
+impl TokenListJson {
+    pub fn new(tokens: &[Token], tz: Tz) -> Self {
+        Self {
+            tokens: tokens
+                .iter()
+                .map(|t| TokenJson {
+                    id: t.id,
+                    created_at: WireTime::new(t.created_at, tz),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a revocation or a password reset revoked.
+#[derive(Debug, Serialize)]
+pub struct RevokedJson {
+    pub user_id: UserId,
+    pub revoked: u64,
+}
+
+impl From<Revoked> for RevokedJson {
+    fn from(r: Revoked) -> Self {
+        Self {
+            user_id: r.user_id,
+            revoked: r.revoked,
         }
     }
 }

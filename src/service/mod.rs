@@ -4,10 +4,18 @@
 mod auth;
 mod error;
 mod history;
+mod history_v2;
 mod lifecycle;
+mod login;
 mod passwords;
+mod payouts;
+mod reads;
+mod reconcile;
 pub mod seed;
+mod statement;
 pub mod text;
+mod tokens;
+mod topup;
 mod turns;
 mod users;
 mod verify;
@@ -19,8 +27,16 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
+use crate::database::replicas::Replicas;
+
 pub use error::ServiceError;
+pub use history_v2::{BalancedHistory, CombinedHistory};
+pub use login::{Credentials, LoginOutcome, Session, LOGIN_TOKEN_LEN};
 pub use passwords::{Admission, Lane, Passwords};
+pub use payouts::Settled;
+pub use reconcile::{Ambiguous, Duplicate, InvalidLine, Matched, ReconcileReport, Unmatched};
+pub use tokens::{Revoked, MAX_TOKENS_PER_USER};
+pub use topup::{TopupOutcome, TopupRequest, TopupRule, MAX_TOPUP, MIN_TOPUP};
 pub use users::{CreatedUser, NewBankAccount, NewUser};
 pub use verify::LedgerReport;
 pub use wallet::{Posted, Posting};
@@ -66,7 +82,10 @@ pub struct Dompet {
     pool: PgPool,
     timezone: Tz,
     withdrawal_fee: i64,
+    /// How long a top-up request waits for its transfer (SPEC §5.3).
+    topup_ttl_hours: i32,
     passwords: Passwords,
+    replicas: Replicas,
     turns: turns::WalletTurns,
 }
 
@@ -76,7 +95,9 @@ impl Dompet {
             pool,
             timezone,
             withdrawal_fee,
+            topup_ttl_hours: Self::DEFAULT_TOPUP_TTL_HOURS,
             passwords: Passwords::new(),
+            replicas: Replicas::default(),
             turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
         }
     }
@@ -86,6 +107,24 @@ impl Dompet {
     pub fn with_lock_wait(mut self, wait: Duration) -> Self {
         self.turns = turns::WalletTurns::new(wait);
         self
+    }
+
+    pub const DEFAULT_TOPUP_TTL_HOURS: i32 = 48;
+
+    /// Pending top-ups expire this many hours after they were requested.
+    pub fn with_topup_ttl_hours(mut self, hours: i32) -> Self {
+        self.topup_ttl_hours = hours;
+        self
+    }
+
+    /// Sends history reads to these streaming replicas (SPEC §8).
+    pub fn with_replicas(mut self, replicas: Replicas) -> Self {
+        self.replicas = replicas;
+        self
+    }
+
+    pub fn replicas(&self) -> &Replicas {
+        &self.replicas
     }
 
     pub fn timezone(&self) -> Tz {
@@ -98,8 +137,10 @@ impl Dompet {
 
     /// Whether the database answers.
     pub async fn ready(&self) -> bool {
-        match self.pool.acquire().await {
-            Ok(mut conn) => crate::store::health::ping(&mut conn).await.is_ok(),
+        match self.pool.begin().await {
+            Ok(mut tx) => {
+                crate::store::health::ping(&mut tx).await.is_ok() && tx.commit().await.is_ok()
+            }
             Err(_) => false,
         }
     }

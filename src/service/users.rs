@@ -1,12 +1,9 @@
 //! Users, their wallets and bank accounts.
 
-use rand::{distributions::Alphanumeric, Rng};
-
 use super::{
-    auth::token_digest,
     passwords::Lane,
     text::{self, limits},
-    Dompet, ServiceError,
+    tokens, Dompet, ServiceError,
 };
 use crate::{
     domain::{BankAccount, BankAccountId, User, UserId, WalletId},
@@ -26,6 +23,8 @@ pub struct NewUser {
     /// Given when importing an existing user.
     pub id: Option<UserId>,
     pub token: Option<String>,
+    /// The display name logins answer with; the username when absent.
+    pub name: Option<String>,
 }
 
 /// A freshly created user, with the only copy of the API token dompet will
@@ -55,9 +54,9 @@ impl NewUser {
         if !self.email.contains('@') {
             return invalid("email must be an address of at most 254 characters");
         }
-        text::checked_secret("password", &self.password, limits::PASSWORD)?;
-        if self.password.chars().count() < limits::PASSWORD_MIN {
-            return invalid("password must be 8 to 1024 characters");
+        check_password(&self.password)?;
+        if let Some(name) = &self.name {
+            text::required("name", name, limits::USERNAME)?;
         }
         if matches!(self.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id.get())) {
             return invalid("id must be between 1 and 4611686018427387903");
@@ -74,12 +73,15 @@ impl NewUser {
     }
 }
 
-fn generate_token() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(TOKEN_LEN)
-        .map(char::from)
-        .collect()
+/// A password an operator may set: 8 to 1024 characters, no NUL byte.
+pub(super) fn check_password(password: &str) -> Result<(), ServiceError> {
+    text::checked_secret("password", password, limits::PASSWORD)?;
+    if password.chars().count() < limits::PASSWORD_MIN {
+        return Err(ServiceError::Invalid(
+            "password must be 8 to 1024 characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Unique violations on user import, named for the operator.
@@ -87,8 +89,8 @@ fn user_conflict(err: ServiceError) -> ServiceError {
     let what = match err.constraint() {
         Some("users_pkey") => "a user with this id already exists",
         Some("users_username_key") => "this username is taken",
-        Some("users_email_key") => "this email is taken",
-        Some("users_token_sha256_key") => "this token belongs to another user",
+        Some("users_email_key" | "users_email_lower_key") => "this email is taken",
+        Some("tokens_token_sha256_key") => "this token belongs to another user",
         _ => return err,
     };
     ServiceError::Conflict(what.to_owned())
@@ -98,7 +100,10 @@ impl Dompet {
     #[tracing::instrument(name = "service.create_user", skip_all)]
     pub async fn create_user(&self, new: NewUser) -> Result<CreatedUser, ServiceError> {
         new.validate()?;
-        let token = new.token.clone().unwrap_or_else(generate_token);
+        let token = new
+            .token
+            .clone()
+            .unwrap_or_else(|| tokens::generate_token(TOKEN_LEN));
         let password_hash = self
             .passwords
             .hash(Lane::Anonymous, new.password.clone())
@@ -112,10 +117,12 @@ impl Dompet {
                     username: &new.username,
                     email: &new.email,
                     password_hash: &password_hash,
-                    token_sha256: &token_digest(&token),
+                    name: new.name.as_deref(),
                 },
             )
             .await?;
+            // The user's first token, one of the ten like any login's.
+            tokens::issue_in_tx(&mut tx, id, &token).await?;
             let deposit_id = wallets::insert(&mut tx, id).await?;
             Ok::<_, ServiceError>((id, deposit_id))
         }
@@ -133,10 +140,10 @@ impl Dompet {
     }
 
     pub async fn user(&self, id: UserId) -> Result<User, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        users::find(&mut conn, id)
-            .await?
-            .ok_or(ServiceError::UserNotFound)
+        let mut tx = self.pool.begin().await?;
+        let user = users::find(&mut tx, id).await?;
+        tx.commit().await?;
+        user.ok_or(ServiceError::UserNotFound)
     }
 
     pub async fn add_bank_account(
@@ -156,7 +163,7 @@ impl Dompet {
                 "id must be between 1 and 4611686018427387903".into(),
             ));
         }
-        let mut conn = self.pool.acquire().await?;
+        let mut tx = self.pool.begin().await?;
         let account = bank_accounts::NewBankAccount {
             id: new.id,
             user_id,
@@ -164,14 +171,16 @@ impl Dompet {
             account_number: &new.account_number,
             account_name: &new.account_name,
         };
-        bank_accounts::insert(&mut conn, account).await.map_err(
-            |e| match store::violated_constraint(&e) {
+        let account = bank_accounts::insert(&mut tx, account).await.map_err(|e| {
+            match store::violated_constraint(&e) {
                 Some("bank_accounts_user_id_fkey") => ServiceError::UserNotFound,
                 Some("bank_accounts_pkey") => {
                     ServiceError::Conflict("a bank account with this id already exists".into())
                 }
                 _ => e.into(),
-            },
-        )
+            }
+        })?;
+        tx.commit().await?;
+        Ok(account)
     }
 }

@@ -197,16 +197,17 @@ impl Dompet {
             }
             _ => None,
         };
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.pool.begin().await?;
         // A locked-out user costs no argon2 run.
         if attempts::is_locked(&mut conn, user_id).await? {
-            return answer_locked_out(&mut conn, user_id, &request, idempotency_key.as_deref())
-                .await;
+            let outcome =
+                answer_locked_out(&mut conn, user_id, &request, idempotency_key.as_deref()).await;
+            conn.commit().await?;
+            return outcome;
         }
-        let hash = users::password_hash(&mut conn, user_id)
-            .await?
-            .ok_or(ServiceError::UserNotFound)?;
-        drop(conn);
+        let hash = users::password_hash(&mut conn, user_id).await?;
+        conn.commit().await?;
+        let hash = hash.ok_or(ServiceError::UserNotFound)?;
         // Hashing is slow: done before any lock is taken, folded in later,
         // in the user's own lane so a flood by one user waits behind itself.
         let password_ok = match (admission, request.password.clone()) {
@@ -239,11 +240,13 @@ impl Dompet {
             }
             Ok(Decision::Raced) => {
                 tx.rollback().await?;
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.pool.begin().await?;
                 let key = idempotency_key.as_deref().unwrap_or_default();
-                let stored = idempotency::find(&mut conn, user_id, key).await?.ok_or(
-                    ServiceError::internal("idempotency key vanished after a race"),
-                )?;
+                let stored = idempotency::find(&mut conn, user_id, key).await?;
+                conn.commit().await?;
+                let stored = stored.ok_or(ServiceError::internal(
+                    "idempotency key vanished after a race",
+                ))?;
                 replay(stored, &fingerprint)
             }
             // The schema's backstop for rule 3. The wallet lock makes it

@@ -230,3 +230,29 @@ async fn no_session_is_left_idle_in_a_transaction_after_requests_time_out() {
     assert!(withdrawals <= 1 && withdrawals == debits);
     app.assert_ledger_ok().await;
 }
+
+#[tokio::test]
+async fn serving_sessions_carry_timeouts_below_the_request_timeout() {
+    let db = TestDb::create().await;
+    let mut config = Config::from_lookup(|_| None).unwrap();
+    config.request_timeout = Duration::from_secs(30);
+    let pool = dompet::pool::serving(db.options.clone(), &config)
+        .await
+        .unwrap();
+
+    let mut settings = Vec::new();
+    for name in [
+        "lock_timeout",
+        "statement_timeout",
+        "idle_in_transaction_session_timeout",
+    ] {
+        let value: String = sqlx::query_scalar(&format!("show {name}"))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        settings.push(value);
+    }
+
+    assert_eq!(settings, ["3s", "15s", "30s"]);
+    pool.close().await;
+}

@@ -6,12 +6,19 @@ mod helpers;
 
 mod bounded_waits;
 mod cli;
+mod failover;
 mod foundation;
 mod fuzz;
 mod operator;
 mod password_fairness;
+mod pgbouncer;
 mod public_history;
+mod replication;
 mod text_checks;
+
+mod login;
+mod login_throttle;
+mod tokens;
 
 mod ledger_lifecycle;
 mod ledger_postings;
@@ -25,3 +32,8 @@ mod withdraw_lockout;
 mod withdraw_params;
 mod withdraw_races;
 mod withdraw_rules;
+
+mod finance;
+mod history_v2;
+mod money_support;
+mod topup;

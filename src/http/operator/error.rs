@@ -55,12 +55,28 @@ impl OperatorError {
         )
     }
 
+    pub fn statement_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the statement is over 1 MiB; split it or use `dompet topup reconcile FILE.csv`",
+        )
+    }
+
     pub fn user_not_found() -> Self {
         ServiceError::UserNotFound.into()
     }
 
+    pub fn token_not_found() -> Self {
+        ServiceError::TokenNotFound.into()
+    }
+
     pub fn withdrawal_not_found() -> Self {
         ServiceError::WithdrawalNotFound.into()
+    }
+
+    pub fn topup_not_found() -> Self {
+        ServiceError::TopupNotFound.into()
     }
 
     pub fn status(&self) -> StatusCode {
@@ -83,6 +99,9 @@ impl From<ServiceError> for OperatorError {
             ServiceError::UserNotFound => {
                 Self::new(S::NOT_FOUND, "user_not_found", "user not found")
             }
+            ServiceError::TokenNotFound => {
+                Self::new(S::NOT_FOUND, "token_not_found", "token not found")
+            }
             ServiceError::WithdrawalNotFound => {
                 Self::new(S::NOT_FOUND, "withdrawal_not_found", "withdrawal not found")
             }
@@ -90,6 +109,14 @@ impl From<ServiceError> for OperatorError {
                 S::CONFLICT,
                 "withdrawal_not_pending",
                 format!("the withdrawal is {}, not pending", state.as_str()),
+            ),
+            ServiceError::TopupNotFound => {
+                Self::new(S::NOT_FOUND, "topup_not_found", "top-up not found")
+            }
+            ServiceError::TopupNotPending(state) => Self::new(
+                S::CONFLICT,
+                "topup_not_pending",
+                format!("the top-up is {}, not pending", state.as_str()),
             ),
             ServiceError::InsufficientBalance { balance, amount } => Self::new(
                 S::UNPROCESSABLE_ENTITY,

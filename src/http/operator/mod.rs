@@ -3,15 +3,18 @@
 
 mod error;
 mod money;
+mod payouts;
+mod tokens;
+mod topups;
 mod users;
 
 use axum::{
     extract::{
         rejection::{JsonRejection, PathRejection, QueryRejection},
-        FromRequest, FromRequestParts,
+        DefaultBodyLimit, FromRequest, FromRequestParts,
     },
     http::{header, request::Parts},
-    routing::{get, post},
+    routing::{delete, get, post},
     Router,
 };
 use sha2::{Digest, Sha256};
@@ -27,10 +30,26 @@ pub fn router() -> Router<AppState> {
         .route("/users", post(users::create))
         .route("/users/{id}", get(users::show))
         .route("/users/{id}/bank_accounts", post(users::add_bank_account))
+        .route(
+            "/users/{id}/tokens",
+            get(tokens::list).delete(tokens::revoke_all),
+        )
+        .route("/users/{id}/tokens/{token_id}", delete(tokens::revoke))
+        .route("/users/{id}/password", post(tokens::set_password))
         .route("/mutations", post(money::post_mutation))
         .route("/withdrawals", get(money::list_withdrawals))
         .route("/withdrawals/{id}/process", post(money::process_withdrawal))
         .route("/withdrawals/{id}/cancel", post(money::cancel_withdrawal))
+        .route("/withdrawals/export.csv", get(payouts::export))
+        .route("/withdrawals/process", post(payouts::process))
+        .route("/withdrawals/cancel", post(payouts::cancel))
+        .route("/topups", get(topups::list))
+        .route("/topups/{id}/confirm", post(topups::confirm))
+        .route("/topups/{id}/cancel", post(topups::cancel))
+        .route(
+            "/topups/reconcile",
+            post(topups::reconcile).layer(DefaultBodyLimit::max(topups::STATEMENT_LIMIT)),
+        )
         .route("/ledger/verify", get(money::verify_ledger))
 }
 

@@ -24,6 +24,7 @@ pub struct CreateUser {
     password: String,
     id: Option<UserId>,
     token: Option<String>,
+    name: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +47,7 @@ pub async fn create(
         password: body.password,
         id: body.id,
         token: body.token,
+        name: body.name,
     };
     let dompet = state.dompet.clone();
     let user = to_completion(async move { dompet.create_user(new).await }).await?;

@@ -1,9 +1,13 @@
-//! The three Dompet endpoints of the seed, with HTTP Basic auth.
+//! The three Dompet endpoints of the seed, with HTTP Basic auth, and the
+//! later document's login that hands out the tokens.
 
 mod auth;
 mod error;
 mod extract;
+mod history_v2;
+mod login;
 mod texts;
+mod topup;
 
 use axum::{
     extract::State,
@@ -26,6 +30,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/dompet/history/mutations.json", get(mutations))
         .route("/v2/dompet/history/withdrawals.json", get(withdrawals))
         .route("/v2/dompet/withdraw.json", post(withdraw))
+        .merge(history_v2::router())
+        .merge(topup::router())
+        .route("/v2/authenticate.json", post(login::authenticate))
 }
 
 async fn mutations(
