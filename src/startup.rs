@@ -41,8 +41,9 @@ impl Application {
         if let Ok(candidates) = crate::database::primary_candidates(config) {
             candidates.spawn_watcher(pool.clone());
         }
-        let dompet =
-            Dompet::new(pool, config.timezone, config.withdrawal_fee).with_replicas(replicas);
+        let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
+            .with_replicas(replicas)
+            .with_topup_ttl_hours(config.topup_ttl_hours);
         let state = AppState::new(dompet.clone(), config.operator_token.as_ref());
         let listener = TcpListener::bind(config.addr)
             .await

@@ -1,6 +1,15 @@
 //! JSON shapes on the wire. serde writes fields in declaration order, so
 //! each struct lists its keys exactly in the order the contract fixes.
 
+mod topup;
+mod v2;
+
+pub use topup::{
+    payout_csv, ErrorDetailJson, FailedJson, OperatorTopupJson, ReconcileReportJson, SettledJson,
+    TopupJson, TopupListJson,
+};
+pub use v2::{MutationV2Json, WithdrawalV2Json};
+
 use chrono_tz::Tz;
 use serde::Serialize;
 

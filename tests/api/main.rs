@@ -33,3 +33,8 @@ mod withdraw_lockout;
 mod withdraw_params;
 mod withdraw_races;
 mod withdraw_rules;
+
+mod finance;
+mod history_v2;
+mod money_support;
+mod topup;

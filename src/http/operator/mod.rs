@@ -3,13 +3,15 @@
 
 mod error;
 mod money;
+mod payouts;
 mod tokens;
+mod topups;
 mod users;
 
 use axum::{
     extract::{
         rejection::{JsonRejection, PathRejection, QueryRejection},
-        FromRequest, FromRequestParts,
+        DefaultBodyLimit, FromRequest, FromRequestParts,
     },
     http::{header, request::Parts},
     routing::{delete, get, post},
@@ -38,6 +40,16 @@ pub fn router() -> Router<AppState> {
         .route("/withdrawals", get(money::list_withdrawals))
         .route("/withdrawals/{id}/process", post(money::process_withdrawal))
         .route("/withdrawals/{id}/cancel", post(money::cancel_withdrawal))
+        .route("/withdrawals/export.csv", get(payouts::export))
+        .route("/withdrawals/process", post(payouts::process))
+        .route("/withdrawals/cancel", post(payouts::cancel))
+        .route("/topups", get(topups::list))
+        .route("/topups/{id}/confirm", post(topups::confirm))
+        .route("/topups/{id}/cancel", post(topups::cancel))
+        .route(
+            "/topups/reconcile",
+            post(topups::reconcile).layer(DefaultBodyLimit::max(topups::STATEMENT_LIMIT)),
+        )
         .route("/ledger/verify", get(money::verify_ledger))
 }
 

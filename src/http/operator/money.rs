@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{error::OperatorError, path_id, Operator, OperatorJson, OperatorPath, OperatorQuery};
 use crate::{
-    domain::{Action, Amount, Mutation, UserId, WithdrawalId},
+    domain::{Action, Amount, Mutation, Note, TransactionNo, UserId, WithdrawalId},
     http::AppState,
     service::{Page, Posted, Posting},
     wire::{LedgerReportJson, MutationJson, OperatorWithdrawalJson, WithdrawalListJson},
@@ -23,6 +23,8 @@ pub struct PostMutation {
     action: String,
     amount: i64,
     transaction_id: Option<i64>,
+    transaction_no: Option<String>,
+    note: Option<String>,
     idempotency_key: String,
 }
 
@@ -44,11 +46,23 @@ pub async fn post_mutation(
         .map_err(|e: crate::domain::UnknownAction| OperatorError::invalid(e.to_string()))?;
     let amount = Amount::new(body.amount)
         .ok_or_else(|| OperatorError::invalid("amount must be a whole number ≥ 1"))?;
+    let transaction_no = body
+        .transaction_no
+        .map(TransactionNo::parse)
+        .transpose()
+        .map_err(OperatorError::invalid)?;
+    let note = body
+        .note
+        .map(Note::parse)
+        .transpose()
+        .map_err(OperatorError::invalid)?;
     let posting = Posting {
         user_id: body.user_id,
         action,
         amount,
         transaction_id: body.transaction_id,
+        transaction_no,
+        note,
         idempotency_key: body.idempotency_key,
     };
     let tz = state.dompet.timezone();

@@ -1,7 +1,7 @@
 //! The public API's one error type: status codes and texts of every error
 //! answer, in the envelopes of `texts`.
 
-use super::texts::{ErrorEnvelope, WithdrawAnswer};
+use super::texts::{ErrorEnvelope, TopupAnswer, WithdrawAnswer};
 use crate::service::ServiceError;
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -18,6 +18,8 @@ pub enum PublicError {
     Timeout,
     PayloadTooLarge,
     IdempotencyMismatch,
+    /// The same, on the top-up endpoint, in its own envelope.
+    TopupIdempotencyMismatch,
     /// The readiness probe's answer when the database does not answer.
     Unavailable,
     /// The database could not serve this request (lost, restarting, out of
@@ -26,6 +28,8 @@ pub enum PublicError {
     RetryLater,
     /// `RetryLater` on the withdraw endpoint, in its envelope.
     WithdrawRetryLater,
+    /// `RetryLater` on the top-up endpoint, in its envelope.
+    TopupRetryLater,
     Internal,
 }
 
@@ -42,10 +46,13 @@ impl PublicError {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable | Self::RetryLater | Self::WithdrawRetryLater => {
-                StatusCode::SERVICE_UNAVAILABLE
+            Self::IdempotencyMismatch | Self::TopupIdempotencyMismatch => {
+                StatusCode::UNPROCESSABLE_ENTITY
             }
+            Self::Unavailable
+            | Self::RetryLater
+            | Self::WithdrawRetryLater
+            | Self::TopupRetryLater => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,6 +66,15 @@ impl PublicError {
     pub fn for_withdraw(self) -> Self {
         match self {
             Self::RetryLater => Self::WithdrawRetryLater,
+            other => other,
+        }
+    }
+
+    /// The same for the top-up endpoint (`unique_code: null`).
+    pub fn for_topup(self) -> Self {
+        match self {
+            Self::RetryLater => Self::TopupRetryLater,
+            Self::IdempotencyMismatch => Self::TopupIdempotencyMismatch,
             other => other,
         }
     }
@@ -102,10 +118,16 @@ impl IntoResponse for PublicError {
             Self::IdempotencyMismatch | Self::WithdrawRetryLater => {
                 Json(WithdrawAnswer::error(self.message())).into_response()
             }
+            Self::TopupIdempotencyMismatch | Self::TopupRetryLater => {
+                Json(TopupAnswer::error(self.message())).into_response()
+            }
             _ => Json(ErrorEnvelope::new(self.message())).into_response(),
         };
         *response.status_mut() = status;
-        if matches!(self, Self::RetryLater | Self::WithdrawRetryLater) {
+        if matches!(
+            self,
+            Self::RetryLater | Self::WithdrawRetryLater | Self::TopupRetryLater
+        ) {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_SECS),

@@ -4,8 +4,10 @@
 mod auth;
 mod error;
 mod extract;
+mod history_v2;
 mod login;
 mod texts;
+mod topup;
 
 use axum::{
     extract::State,
@@ -28,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/dompet/history/mutations.json", get(mutations))
         .route("/v2/dompet/history/withdrawals.json", get(withdrawals))
         .route("/v2/dompet/withdraw.json", post(withdraw))
+        .merge(history_v2::router())
+        .merge(topup::router())
         .route("/v2/authenticate.json", post(login::authenticate))
 }
 
