@@ -36,9 +36,7 @@ pub fn error_message(error: PublicError) -> &'static str {
         PublicError::Unavailable => "Database tidak tersedia.",
         PublicError::RetryLater
         | PublicError::WithdrawRetryLater
-        | PublicError::TopupRetryLater => {
-            "Layanan sedang tidak tersedia. Coba lagi nanti."
-        }
+        | PublicError::TopupRetryLater => "Layanan sedang tidak tersedia. Coba lagi nanti.",
         PublicError::Internal => "Terjadi kesalahan pada server.",
     }
 }

@@ -16,10 +16,7 @@ use super::{
     texts::TopupAnswer,
     PublicError,
 };
-use crate::{
-    http::AppState,
-    service::TopupRequest,
-};
+use crate::{http::AppState, service::TopupRequest};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v2/dompet/topup.json", post(topup))
