@@ -220,10 +220,9 @@ pub(crate) struct Run {
 }
 
 /// Runs `dompet args…` against the test's database, in an empty directory
-/// (no stray .env), with only PATH and the database's URLs (the runtime
-/// role's `DATABASE_URL`, the owner's for migrations) in its environment.
+/// (no stray .env), with only PATH and `DATABASE_URL` in its environment.
 pub(crate) async fn dompet_cli(app: &TestApp, args: &[&str]) -> Run {
-    let urls = app.db.env();
+    let env = app.db.env();
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -233,7 +232,7 @@ pub(crate) async fn dompet_cli(app: &TestApp, args: &[&str]) -> Run {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
-            .envs(urls)
+            .envs(env)
             .output()
             .expect("run dompet");
         Run {
