@@ -3,6 +3,7 @@
 //! pool, the migrations and the demo seed.
 
 pub mod failover;
+pub mod reader;
 pub mod replicas;
 pub mod roles;
 
@@ -221,9 +222,12 @@ async fn migrate_as_owner(
 
 /// The pool settings of the server (the tests use them too).
 pub fn pool_options(max_connections: u32) -> PgPoolOptions {
+    // No ping before every checkout: it is a round trip per request. A
+    // connection that broke fails its statement and is dropped by the pool.
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
 }
 
 pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
