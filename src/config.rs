@@ -336,6 +336,20 @@ mod tests {
     }
 
     #[test]
+    fn the_runtime_role_check_is_on_and_pruning_runs_every_ten_minutes_by_default() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert!(!config.allow_privileged_role && config.migrate_database_url.is_none());
+        assert_eq!(config.prune_interval, Duration::from_secs(600));
+        let err = Config::from_lookup(|n| (n == "DOMPET_PRUNE_INTERVAL_SECS").then(|| "0".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_PRUNE_INTERVAL_SECS"));
+        let err =
+            Config::from_lookup(|n| (n == "DOMPET_ALLOW_PRIVILEGED_ROLE").then(|| "maybe".into()))
+                .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_ALLOW_PRIVILEGED_ROLE"));
+    }
+
+    #[test]
     fn secrets_do_not_show_in_debug() {
         let config = Config::from_lookup(|n| {
             (n == "DOMPET_ADMIN_TOKEN").then(|| "hunter2-hunter2-hunter2".into())

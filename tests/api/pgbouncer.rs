@@ -184,3 +184,30 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
     );
     database.close().await;
 }
+
+#[tokio::test]
+async fn the_serving_pool_opens_through_pgbouncer_without_session_settings() {
+    // Arrange: PgBouncer refuses startup parameters it does not know, and
+    // the serving pool's timeouts are such parameters.
+    let db = TestDb::create().await;
+    db.migrate().await;
+    let bouncer = PgBouncer::start(&db);
+    let mut config = Config::from_lookup(|_| None).expect("config");
+    config.db_statement_cache = 0;
+    let options: sqlx::postgres::PgConnectOptions = bouncer.url().parse().unwrap();
+
+    // Act
+    let pool = dompet::pool::serving(options.statement_cache_capacity(0), &config)
+        .await
+        .expect("the serving pool opens all the same");
+
+    // Assert: it works, without the settings (they belong on the role).
+    let mut tx = pool.begin().await.unwrap();
+    let timeout: String = sqlx::query_scalar("show lock_timeout")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(timeout, "0");
+    pool.close().await;
+}

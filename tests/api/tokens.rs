@@ -3,7 +3,10 @@
 //! made before the tokens table keep their token and password.
 
 use chrono::{DateTime, Utc};
-use dompet::{domain::WireTime, service::Passwords};
+use dompet::{
+    domain::WireTime,
+    service::{Lane, Passwords},
+};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
@@ -538,7 +541,7 @@ async fn a_user_made_before_the_tokens_table_keeps_its_token_and_logs_in() {
         .await
         .unwrap();
     let hash = Passwords::new()
-        .hash(USER_PASSWORD.to_owned())
+        .hash(Lane::Anonymous, USER_PASSWORD.to_owned())
         .await
         .unwrap();
     let token = "LegacyToken0123456789";

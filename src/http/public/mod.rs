@@ -16,13 +16,13 @@ use axum::{
     Json, Router,
 };
 
-pub use self::error::{PublicError, RETRY_AFTER_SECS};
+pub use self::error::PublicError;
 use self::{
     auth::{BasicToken, PublicUser},
     extract::{IdempotencyKey, Pagination, WithdrawParams},
     texts::{History, WithdrawAnswer},
 };
-use super::AppState;
+use super::{to_completion, AppState};
 use crate::wire::{MutationJson, WithdrawalJson};
 
 pub fn router() -> Router<AppState> {
@@ -72,10 +72,10 @@ async fn withdraw(
     WithdrawParams(request): WithdrawParams,
 ) -> Result<Json<WithdrawAnswer>, PublicError> {
     let PublicUser(user_id) = user.map_err(PublicError::for_withdraw)?;
-    let outcome = state
-        .dompet
-        .request_withdrawal(user_id, request, key)
-        .await
-        .map_err(|e| PublicError::from(e).for_withdraw())?;
+    let dompet = state.dompet.clone();
+    let outcome =
+        to_completion(async move { dompet.request_withdrawal(user_id, request, key).await })
+            .await
+            .map_err(|e| PublicError::from(e).for_withdraw())?;
     Ok(Json(outcome.into()))
 }
