@@ -25,7 +25,7 @@ fn main() {
         eprintln!("usage: argon2-rate PHC PASSWORD THREADS SECONDS [reuse|alloc]");
         std::process::exit(2);
     }
-    let reuse = args.get(5).map_or(true, |m| m != "alloc");
+    let reuse = args.get(5).is_none_or(|m| m != "alloc");
     let phc = args[1].clone();
     let password = args[2].clone();
     let threads: usize = args[3].parse().expect("THREADS");
@@ -45,7 +45,11 @@ fn main() {
                     .map(|v| Version::try_from(v).expect("version"))
                     .unwrap_or_default();
                 let mut salt_buf = [0u8; 64];
-                let salt = parsed.salt.expect("salt").decode_b64(&mut salt_buf).expect("salt");
+                let salt = parsed
+                    .salt
+                    .expect("salt")
+                    .decode_b64(&mut salt_buf)
+                    .expect("salt");
                 let expected = parsed.hash.expect("hash");
                 let mut out = vec![0u8; expected.len()];
                 let mut blocks = vec![Block::default(); params.block_count()];
