@@ -315,7 +315,7 @@ def diagnose(s, pg):
 
     section("Credit posting, random wallets, 32 connections (raw: the same six statements)", out)
     for label, env, binary in (("default", None, None), ("RUST_LOG=warn", quiet, None),
-                               ("X_NO_PING", {"X_NO_PING": "1"}, exp), ("X_RAW_POOL", {"X_RAW_POOL": "1"}, exp)):
+                               ("X_NO_PING", {"X_NO_PING": "1"}, exp)):
         out.append(pair(s, pg, label, credit, 32, raw_credit, env, binary)[2])
     out.append("\nraw only: the same credit as one data-modifying statement (bench/sql/credit_one.sql):\n")
     for label, raw in (("six statements (credit.sql)", raw_credit), ("one statement (credit_one.sql)", raw_credit1),
