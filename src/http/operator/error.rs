@@ -55,6 +55,16 @@ impl OperatorError {
         )
     }
 
+    /// A database that went away needs a moment longer than shed work.
+    fn retry_after(&self) -> axum::http::HeaderValue {
+        match self.code {
+            "unavailable" => {
+                axum::http::HeaderValue::from_static(crate::http::public::RETRY_AFTER_SECS)
+            }
+            _ => crate::http::retry_after(),
+        }
+    }
+
     pub fn statement_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -185,7 +195,7 @@ impl IntoResponse for OperatorError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, crate::http::retry_after());
+                .insert(axum::http::header::RETRY_AFTER, self.retry_after());
         }
         response
     }

@@ -16,7 +16,7 @@ use axum::{
     Json, Router,
 };
 
-pub use self::error::PublicError;
+pub use self::error::{PublicError, RETRY_AFTER_SECS};
 use self::{
     auth::{BasicToken, PublicUser},
     extract::{IdempotencyKey, Pagination, WithdrawParams},
