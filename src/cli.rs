@@ -12,7 +12,7 @@ use crate::{
     domain::{Action, Amount, BankAccountId, UserId, WithdrawalId, WithdrawalState},
     http::OperatorError,
     service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
-    startup::{shutdown_signal, Application, BindError},
+    startup::{shutdown_signal, Application, StartError},
     wire::{
         BankAccountJson, CreatedUserJson, LedgerReportJson, MutationJson, OperatorWithdrawalJson,
         UserJson, WithdrawalListJson,
@@ -184,14 +184,14 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
     let served = async {
         let app = Application::build(&config, database.pool.clone()).await?;
-        let addr = app.local_addr().map_err(|source| BindError {
+        let addr = app.local_addr().map_err(|source| StartError::Bind {
             addr: config.addr,
             source,
         })?;
         tracing::info!(%addr, operator_api = config.operator_token.is_some(), "dompet is serving");
         app.run_until(shutdown_signal())
             .await
-            .map_err(|source| BindError { addr, source })
+            .map_err(|source| StartError::Bind { addr, source })
     }
     .await;
     database.close().await;

@@ -1,9 +1,12 @@
 //! The database side of start-up: the embedded cluster or `DATABASE_URL`,
 //! the pool, the migrations and the demo seed.
 
-use std::time::Duration;
+use std::{str::FromStr, time::Duration};
 
-use sqlx::{postgres::PgPoolOptions, Connection, PgConnection, PgPool};
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    Connection, PgConnection, PgPool,
+};
 
 use crate::{
     config::Config,
@@ -22,6 +25,10 @@ pub enum DatabaseError {
     Cluster(#[from] ClusterError),
     #[error("cannot reach the database: {0}")]
     Connect(#[from] sqlx::Error),
+    #[error("invalid DATABASE_URL: {0}")]
+    InvalidUrl(sqlx::Error),
+    #[error("cannot reach the database at {target}: {reason}")]
+    Unreachable { target: String, reason: String },
     #[error("migrating the database failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("PostgreSQL does not know the time zone {zone}: {source}")]
@@ -56,6 +63,7 @@ impl Database {
 
     async fn connect(config: &Config, migrate: bool) -> Result<Self, DatabaseError> {
         if let Some(url) = &config.database_url {
+            probe(url.expose()).await?;
             let pool = pool(url.expose(), config.db_max_connections).await?;
             if migrate {
                 MIGRATOR.run(&pool).await?;
@@ -105,6 +113,36 @@ impl Database {
         }
     }
 }
+
+/// One connection before the pool, so that a server that cannot be reached
+/// is named with the real cause (refused, unknown host, wrong password)
+/// instead of the pool's "timed out"; the password is never shown.
+async fn probe(url: &str) -> Result<(), DatabaseError> {
+    let options = PgConnectOptions::from_str(url).map_err(DatabaseError::InvalidUrl)?;
+    let target = format!(
+        "{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    );
+    let unreachable = |reason: String| DatabaseError::Unreachable {
+        target: target.clone(),
+        reason,
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {} seconds",
+            PROBE_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()

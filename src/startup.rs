@@ -1,44 +1,67 @@
-//! The HTTP side of start-up: a listener that tests can bind to port 0, the
+//! The HTTP side of start-up: listeners that tests can bind to port 0, the
 //! router over the service, and serving until a shutdown signal.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use axum::Router;
 use sqlx::PgPool;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::Config,
-    http::{router, AppState},
+    http::{metrics_router, router, AppState},
+    metrics::MetricsError,
     service::Dompet,
 };
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {source}")]
-pub struct BindError {
-    pub addr: SocketAddr,
-    pub source: std::io::Error,
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
 }
 
-/// A bound listener and the app it will serve.
+/// Bound listeners and the apps they will serve.
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `DOMPET_METRICS_ADDR`'s listener and its `/metrics` app.
+    metrics: Option<(TcpListener, Router)>,
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })
 }
 
 impl Application {
-    pub async fn build(config: &Config, pool: PgPool) -> Result<Self, BindError> {
+    pub async fn build(config: &Config, pool: PgPool) -> Result<Self, StartError> {
         let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee);
-        let state = AppState::new(dompet, config.operator_token.as_ref());
-        let listener = TcpListener::bind(config.addr)
-            .await
-            .map_err(|source| BindError {
-                addr: config.addr,
-                source,
-            })?;
+        let mut state = AppState::new(dompet, config.operator_token.as_ref())
+            .with_access_log(config.access_log);
+        let handle = match config.metrics_public || config.metrics_addr.is_some() {
+            true => Some(crate::metrics::install()?),
+            false => None,
+        };
+        if let (true, Some(handle)) = (config.metrics_public, &handle) {
+            state = state.with_public_metrics(handle.clone());
+        }
+        let listener = bind(config.addr).await?;
+        let metrics = match (config.metrics_addr, handle) {
+            (Some(addr), Some(handle)) => {
+                Some((bind(addr).await?, metrics_router(state.clone(), handle)))
+            }
+            _ => None,
+        };
         Ok(Self {
             listener,
             router: router(state, config.request_timeout),
+            metrics,
         })
     }
 
@@ -47,14 +70,59 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The metrics listener's bound address, when it has one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
     /// Serves until `shutdown` resolves, then lets in-flight requests finish.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        });
+        let until = |mut stopped: watch::Receiver<bool>| async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let metrics = self.metrics.map(|(listener, router)| {
+            let until = until(stopped.clone());
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(until)
+                    .await
+            })
+        });
+        let upkeep = tokio::spawn(upkeep(until(stopped.clone())));
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(until(stopped))
+            .await;
+        upkeep.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
+        served
+    }
+}
+
+/// Folds recorded histogram samples into their buckets now and then, so
+/// memory stays flat between scrapes.
+async fn upkeep(until: impl Future<Output = ()>) {
+    let Some(handle) = crate::metrics::handle() else {
+        return;
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tokio::pin!(until);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => handle.run_upkeep(),
+            () = &mut until => return,
+        }
     }
 }
 

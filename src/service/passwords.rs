@@ -63,12 +63,14 @@ impl Passwords {
         // The permit travels into the blocking task: a request dropped
         // mid-hash (a timeout, a disconnect) must not free its slot while
         // the hash still runs.
+        let wait = crate::metrics::hash_wait();
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| ServiceError::Hashing(Box::new(e)))?;
+        drop(wait);
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;

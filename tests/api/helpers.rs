@@ -84,6 +84,7 @@ fn init_test_tracing() {
                 dompet::config::LogFormat::Human,
                 "dompet=debug,tower_http=debug",
                 std::io::stdout,
+                false,
             );
         }
     });
@@ -196,6 +197,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The `DOMPET_METRICS_ADDR` listener, when the test asked for one.
+    pub metrics_addr: Option<SocketAddr>,
     pub db: TestDb,
     /// The test's own pool, for arranging data and inspecting the ledger.
     pub pool: PgPool,
@@ -271,6 +274,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("build the app");
     let addr = app.local_addr().expect("bound address");
+    let metrics_addr = app.metrics_addr();
     let (shutdown, stop) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = app
@@ -281,6 +285,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     });
     TestApp {
         addr,
+        metrics_addr,
         dompet: Dompet::new(pool.clone(), config.timezone, config.withdrawal_fee),
         pool,
         db,

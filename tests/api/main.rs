@@ -21,3 +21,6 @@ mod withdraw_lockout;
 mod withdraw_params;
 mod withdraw_races;
 mod withdraw_rules;
+
+mod operations;
+mod startup;

@@ -11,27 +11,26 @@ use axum::{
         FromRequest, FromRequestParts,
     },
     http::{header, request::Parts},
-    routing::{get, post},
-    Router,
 };
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub use self::error::OperatorError;
+pub use self::error::{OperatorError, OperatorErrorBody, OperatorErrorDetail};
 use super::AppState;
 
 /// Unknown paths and methods under /internal/v1 fall through to the global
 /// JSON 404/405 of SPEC §1 ("whatever the credentials").
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(users::create))
-        .route("/users/{id}", get(users::show))
-        .route("/users/{id}/bank_accounts", post(users::add_bank_account))
-        .route("/mutations", post(money::post_mutation))
-        .route("/withdrawals", get(money::list_withdrawals))
-        .route("/withdrawals/{id}/process", post(money::process_withdrawal))
-        .route("/withdrawals/{id}/cancel", post(money::cancel_withdrawal))
-        .route("/ledger/verify", get(money::verify_ledger))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(users::create))
+        .routes(routes!(users::show))
+        .routes(routes!(users::add_bank_account))
+        .routes(routes!(money::post_mutation))
+        .routes(routes!(money::list_withdrawals))
+        .routes(routes!(money::process_withdrawal))
+        .routes(routes!(money::cancel_withdrawal))
+        .routes(routes!(money::verify_ledger))
 }
 
 /// Proof that the request carried `Authorization: Bearer <DOMPET_ADMIN_TOKEN>`.

@@ -2,11 +2,13 @@
 //! they travel in. Key order is the seed's (serde writes declaration order).
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::PublicError;
 use crate::{
     domain::WithdrawalId,
     service::{Rule, WithdrawOutcome},
+    wire::schema,
 };
 
 pub const WITHDRAW_ACCEPTED: &str =
@@ -40,11 +42,13 @@ pub fn rule_message(rule: Rule) -> &'static str {
     }
 }
 
-/// `{"status":"OK","history":[…],"message":null}`.
-#[derive(Serialize)]
+/// `{"status":"OK","history":[…],"message":null}`, newest first.
+#[derive(Serialize, ToSchema)]
 pub struct History<T> {
+    #[schema(schema_with = schema::status_ok)]
     status: &'static str,
     history: Vec<T>,
+    #[schema(schema_with = schema::always_null, required = true)]
     message: Option<&'static str>,
 }
 
@@ -60,10 +64,14 @@ impl<T> History<T> {
 
 /// `{"status","withdrawal_id","message"}`: every answer of the withdraw
 /// endpoint, errors included.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct WithdrawAnswer {
+    #[schema(schema_with = schema::status)]
     status: &'static str,
+    /// The new withdrawal's id when `status` is `OK`, else `null`.
+    #[schema(value_type = Option<i64>, minimum = 1, required = true)]
     withdrawal_id: Option<WithdrawalId>,
+    /// The acceptance text, or every failed rule's message joined with `", "`.
     message: String,
 }
 
@@ -100,8 +108,9 @@ impl From<WithdrawOutcome> for WithdrawAnswer {
 }
 
 /// `{"status":"ERROR","message":…}`: every other error answer.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ErrorEnvelope {
+    #[schema(schema_with = schema::status_error)]
     status: &'static str,
     message: &'static str,
 }
