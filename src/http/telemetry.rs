@@ -43,11 +43,11 @@ pub async fn observe(access_log: bool, request: Request, next: Next) -> Response
     // 503 is load shed on purpose, not a failure: it goes to the access log only.
     if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
         tracing::error!(target: "dompet::access", method, route, status = status.as_u16(),
-            latency_ms = latency.as_secs_f64() * 1000.0, request_id = %request_id(),
+            latency_ms = latency_ms(latency), request_id = %request_id(),
             "request failed");
     } else if access_log {
         tracing::info!(target: "dompet::access", method, route, status = status.as_u16(),
-            latency_ms = latency.as_secs_f64() * 1000.0, request_id = %request_id(),
+            latency_ms = latency_ms(latency), request_id = %request_id(),
             "request");
     }
     response
@@ -100,4 +100,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         Body::from(text),
     )
         .into_response()
+}
+
+/// Milliseconds to the microsecond: `12.042`, not `12.042430999999999`.
+fn latency_ms(latency: std::time::Duration) -> f64 {
+    latency.as_micros() as f64 / 1000.0
 }
