@@ -150,6 +150,7 @@ async fn user(dompet: &Dompet, name: &str) -> (i64, String) {
             password: PASSWORD.into(),
             id: None,
             token: Some(token.clone()),
+            name: None,
         })
         .await
         .expect("user");

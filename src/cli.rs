@@ -9,13 +9,13 @@ use serde::Serialize;
 use crate::{
     config::Config,
     database::Database,
-    domain::{Action, Amount, BankAccountId, UserId, WithdrawalId, WithdrawalState},
+    domain::{Action, Amount, BankAccountId, TokenId, UserId, WithdrawalId, WithdrawalState},
     http::OperatorError,
     service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
     startup::{shutdown_signal, Application, StartError},
     wire::{
         BankAccountJson, CreatedUserJson, LedgerReportJson, MutationJson, OperatorWithdrawalJson,
-        UserJson, WithdrawalListJson,
+        RevokedJson, TokenListJson, UserJson, WithdrawalListJson,
     },
 };
 
@@ -51,6 +51,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// List and revoke users' API tokens (one per login).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Manage bank accounts.
     #[command(subcommand, name = "bank-account")]
     BankAccount(BankAccountCommand),
@@ -82,9 +85,41 @@ pub enum UserCommand {
         /// Import with this API token (20+ characters of [A-Za-z0-9]).
         #[arg(long)]
         token: Option<String>,
+        /// The display name logins answer with (the username when absent).
+        #[arg(long)]
+        name: Option<String>,
     },
     /// Show a user with its wallet balance.
     Show { id: UserId },
+    /// Replace a user's password; revokes every API token of the user.
+    #[command(name = "set-password")]
+    SetPassword {
+        /// The user's id.
+        id: UserId,
+        /// The new password (8 to 1024 characters).
+        #[arg(long, env = "DOMPET_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// List a user's tokens (id and creation time, never the token), oldest first.
+    List {
+        /// The user's id.
+        user_id: UserId,
+    },
+    /// Revoke one token of a user, or all of them with --all.
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["token_id", "all"]))]
+    Revoke {
+        /// The user's id.
+        user_id: UserId,
+        /// The token's id (from `dompet token list`).
+        token_id: Option<TokenId>,
+        /// Revoke every token of the user.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +269,7 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
             password,
             id,
             token,
+            name,
         }) => {
             let user = dompet
                 .create_user(NewUser {
@@ -242,11 +278,27 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
                     password,
                     id,
                     token,
+                    name,
                 })
                 .await?;
             print(&CreatedUserJson::from(&user));
         }
         Command::User(UserCommand::Show { id }) => print(&UserJson::from(&dompet.user(id).await?)),
+        Command::User(UserCommand::SetPassword { id, password }) => {
+            print(&RevokedJson::from(dompet.set_password(id, password).await?));
+        }
+        Command::Token(TokenCommand::List { user_id }) => {
+            print(&TokenListJson::new(&dompet.tokens(user_id).await?, tz));
+        }
+        Command::Token(TokenCommand::Revoke {
+            user_id, token_id, ..
+        }) => {
+            let revoked = match token_id {
+                Some(token_id) => dompet.revoke_token(user_id, token_id).await?,
+                None => dompet.revoke_tokens(user_id).await?,
+            };
+            print(&RevokedJson::from(revoked));
+        }
         Command::BankAccount(BankAccountCommand::Add {
             user_id,
             bank_name,

@@ -49,6 +49,33 @@ pub struct Config {
     pub metrics_addr: Option<SocketAddr>,
     /// `DOMPET_ACCESS_LOG`: one log line per request (off by default).
     pub access_log: bool,
+    /// `DOMPET_READ_DATABASE_URL`: streaming replicas for history reads.
+    pub read_database_urls: Vec<Secret>,
+    /// `DOMPET_REPLICA_MAX_LAG_SECS`: a replica further behind is skipped.
+    pub replica_max_lag: Duration,
+    /// `DOMPET_DB_STATEMENT_CACHE`: prepared statements kept per connection;
+    /// 0 behind a PgBouncer that cannot track them (transaction pooling).
+    pub db_statement_cache: usize,
+}
+
+/// Splits a list of `postgres://` URLs joined by commas. Only a comma that
+/// starts another URL splits, so a comma inside a password stays put.
+pub fn split_urls(list: &str) -> Vec<String> {
+    let mut urls: Vec<String> = Vec::new();
+    for piece in list.split(',') {
+        let starts_url = ["postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| piece.trim_start().starts_with(scheme));
+        match urls.last_mut() {
+            Some(last) if !starts_url => {
+                last.push(',');
+                last.push_str(piece);
+            }
+            _ => urls.push(piece.trim().to_owned()),
+        }
+    }
+    urls.retain(|u| !u.is_empty());
+    urls
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +184,41 @@ impl Config {
             },
             None => 20,
         };
+        let replica_max_lag = match get("DOMPET_REPLICA_MAX_LAG_SECS") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                _ => {
+                    return Err(fail(
+                        "DOMPET_REPLICA_MAX_LAG_SECS",
+                        v,
+                        "expected seconds ≥ 1",
+                    ))
+                }
+            },
+            None => Duration::from_secs(5),
+        };
+        let db_statement_cache = match get("DOMPET_DB_STATEMENT_CACHE") {
+            Some(v) => v
+                .parse::<usize>()
+                .map_err(|_| fail("DOMPET_DB_STATEMENT_CACHE", v, "expected a number ≥ 0"))?,
+            None => 100,
+        };
+        let read_database_urls: Vec<Secret> = get("DOMPET_READ_DATABASE_URL")
+            .map(|list| split_urls(&list).into_iter().map(Secret::new).collect())
+            .unwrap_or_default();
+        for url in &read_database_urls {
+            if url
+                .expose()
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .is_err()
+            {
+                return Err(fail(
+                    "DOMPET_READ_DATABASE_URL",
+                    "…".into(),
+                    "expected postgres:// URLs joined by commas",
+                ));
+            }
+        }
         let operator_token = match get("DOMPET_ADMIN_TOKEN").map(|t| t.trim().to_owned()) {
             Some(token) if token.chars().count() < 16 => {
                 return Err(fail(
@@ -182,6 +244,9 @@ impl Config {
             metrics_public,
             metrics_addr,
             access_log,
+            read_database_urls,
+            replica_max_lag,
+            db_statement_cache,
         })
     }
 }
@@ -239,6 +304,15 @@ mod tests {
             err.contains("at least 16") && !err.contains("short-secret"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn url_lists_split_only_where_a_url_starts() {
+        assert_eq!(
+            split_urls("postgres://a:p,w@h1/db, postgresql://b@h2:5433/db"),
+            ["postgres://a:p,w@h1/db", "postgresql://b@h2:5433/db"]
+        );
+        assert_eq!(split_urls("postgres://h/db"), ["postgres://h/db"]);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The database side of start-up: the embedded cluster or `DATABASE_URL`,
 //! the pool, the migrations and the demo seed.
 
+pub mod failover;
+pub mod replicas;
+
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
@@ -64,7 +67,7 @@ impl Database {
     async fn connect(config: &Config, migrate: bool) -> Result<Self, DatabaseError> {
         if let Some(url) = &config.database_url {
             probe(url.expose()).await?;
-            let pool = pool(url.expose(), config.db_max_connections).await?;
+            let pool = connect_primary(config).await?;
             if migrate {
                 MIGRATOR.run(&pool).await?;
             }
@@ -93,11 +96,11 @@ impl Database {
     /// database must know the configured zone too.
     async fn check_timezone(&self, config: &Config) -> Result<(), DatabaseError> {
         let zone = config.timezone.name();
-        let mut conn = self.pool.acquire().await?;
-        withdrawals::local_today(&mut conn, zone)
+        let mut tx = self.pool.begin().await?;
+        withdrawals::local_today(&mut tx, zone)
             .await
             .map_err(|source| DatabaseError::UnknownTimezone { zone, source })?;
-        Ok(())
+        Ok(tx.commit().await?)
     }
 
     /// Applies the migrations this binary carries.
@@ -116,15 +119,15 @@ impl Database {
 
 /// One connection before the pool, so that a server that cannot be reached
 /// is named with the real cause (refused, unknown host, wrong password)
-/// instead of the pool's "timed out"; the password is never shown.
-async fn probe(url: &str) -> Result<(), DatabaseError> {
+/// instead of the pool's "timed out"; the password is never shown. Several
+/// candidate primaries are left to the failover search, which names none.
+async fn probe(urls: &str) -> Result<(), DatabaseError> {
+    let urls = crate::config::split_urls(urls);
+    let [url] = urls.as_slice() else {
+        return Ok(());
+    };
     let options = PgConnectOptions::from_str(url).map_err(DatabaseError::InvalidUrl)?;
-    let target = format!(
-        "{}:{}/{}",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or_default()
-    );
+    let target = failover::endpoint(&options);
     let unreachable = |reason: String| DatabaseError::Unreachable {
         target: target.clone(),
         reason,
@@ -145,11 +148,45 @@ async fn probe(url: &str) -> Result<(), DatabaseError> {
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    pool_options(max_connections).connect(url).await
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(url)
+}
+
+/// A pool on the primary `DATABASE_URL` names (the first candidate that
+/// accepts writes), with the configured size and statement cache.
+pub async fn connect_primary(config: &Config) -> Result<PgPool, sqlx::Error> {
+    primary_candidates(config)?
+        .connect(pool_options(config.db_max_connections))
         .await
+}
+
+/// The servers `DATABASE_URL` names (one, or several candidate primaries
+/// joined by commas), with the configured statement cache.
+pub fn primary_candidates(config: &Config) -> Result<failover::Candidates, sqlx::Error> {
+    let urls = config
+        .database_url
+        .as_ref()
+        .map(|url| crate::config::split_urls(url.expose()))
+        .unwrap_or_default();
+    failover::Candidates::parse(&urls, config.db_statement_cache)
+}
+
+/// The read replicas of `DOMPET_READ_DATABASE_URL`, checked in the
+/// background against `primary`.
+pub fn read_replicas(config: &Config, primary: &PgPool) -> Result<replicas::Replicas, sqlx::Error> {
+    let replicas = replicas::Replicas::connect_lazy(
+        &config.read_database_urls,
+        config.db_max_connections,
+        config.db_statement_cache,
+        config.replica_max_lag,
+    )?;
+    replicas.spawn_health_checker(primary.clone());
+    Ok(replicas)
 }
 
 /// Creates `name` on the server `admin_url` points at, unless it exists.

@@ -41,7 +41,15 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
 
 impl Application {
     pub async fn build(config: &Config, pool: PgPool) -> Result<Self, StartError> {
-        let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee);
+        let replicas = crate::database::read_replicas(config, &pool).unwrap_or_else(|error| {
+            tracing::error!(%error, "read replicas not used");
+            Default::default()
+        });
+        if let Ok(candidates) = crate::database::primary_candidates(config) {
+            candidates.spawn_watcher(pool.clone());
+        }
+        let dompet =
+            Dompet::new(pool, config.timezone, config.withdrawal_fee).with_replicas(replicas);
         let mut state = AppState::new(dompet, config.operator_token.as_ref())
             .with_access_log(config.access_log);
         let handle = match config.metrics_public || config.metrics_addr.is_some() {

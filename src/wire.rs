@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 
 use crate::{
     domain::{
-        BankAccount, BankAccountId, Mutation, MutationId, User, UserId, Violation, WalletId,
-        WireTime, Withdrawal, WithdrawalId,
+        BankAccount, BankAccountId, Mutation, MutationId, Token, TokenId, User, UserId, Violation,
+        WalletId, WireTime, Withdrawal, WithdrawalId,
     },
-    service::{CreatedUser, LedgerReport},
+    service::{CreatedUser, LedgerReport, Revoked},
 };
 
 /// MUTATION: `id, type, action, amount, initial_balance, final_balance,
@@ -252,6 +252,57 @@ impl<'a> From<&'a LedgerReport> for LedgerReportJson<'a> {
             ok: r.ok(),
             users_checked: r.users_checked,
             violations: r.violations.iter().map(ViolationJson::from).collect(),
+        }
+    }
+}
+
+/// A user's token as operators see it: never the token itself.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
+pub struct TokenJson {
+    #[schema(value_type = i64, examples(7))]
+    pub id: TokenId,
+    #[schema(schema_with = wire_time)]
+    pub created_at: WireTime,
+}
+
+/// A user's tokens, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TokenList)]
+pub struct TokenListJson {
+    pub tokens: Vec<TokenJson>,
+}
+
+impl TokenListJson {
+    pub fn new(tokens: &[Token], tz: Tz) -> Self {
+        Self {
+            tokens: tokens
+                .iter()
+                .map(|t| TokenJson {
+                    id: t.id,
+                    created_at: WireTime::new(t.created_at, tz),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What a revocation or a password reset revoked.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Revoked)]
+pub struct RevokedJson {
+    #[schema(value_type = i64, examples(204254))]
+    pub user_id: UserId,
+    /// How many tokens were revoked.
+    #[schema(examples(1))]
+    pub revoked: u64,
+}
+
+impl From<Revoked> for RevokedJson {
+    fn from(r: Revoked) -> Self {
+        Self {
+            user_id: r.user_id,
+            revoked: r.revoked,
         }
     }
 }

@@ -51,6 +51,10 @@ id_type!(
 id_type!(WithdrawalId);
 id_type!(BankAccountId);
 id_type!(MutationId);
+id_type!(
+    /// One of a user's API tokens (never the token itself).
+    TokenId
+);
 
 /// Text that cannot name a row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -183,6 +183,19 @@ pub enum WithdrawErrors {
     Unavailable(ErrorEnvelope),
 }
 
+/// The error answers of the login besides its own `ERROR` bodies.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub enum LoginErrors {
+    #[response(status = 408, example = json!(public_example(PublicError::Timeout)))]
+    Timeout(ErrorEnvelope),
+    #[response(status = 500, example = json!(public_example(PublicError::Internal)))]
+    Internal(ErrorEnvelope),
+    #[response(status = 503, example = json!(public_example(PublicError::Unavailable)),
+               headers(("Retry-After" = Option<u32>, description = "Seconds to wait, when known.")))]
+    Unavailable(ErrorEnvelope),
+}
+
 /// The error answers every operator endpoint may give.
 #[derive(IntoResponses)]
 #[allow(dead_code)] // read only by the OpenAPI derive
@@ -217,6 +230,10 @@ pub mod operator_examples {
 
     pub fn user_not_found() -> Value {
         operator_example(OperatorError::user_not_found())
+    }
+
+    pub fn token_not_found() -> Value {
+        operator_example(OperatorError::token_not_found())
     }
 
     pub fn withdrawal_not_found() -> Value {

@@ -11,6 +11,7 @@ mod binaries;
 mod datadir;
 mod password;
 mod process;
+mod standby;
 
 use std::{
     fs,
@@ -83,12 +84,29 @@ pub struct Cluster {
     lifetime: Lifetime,
     server: Option<Child>,
     watchdog: Option<Child>,
+    /// Extra `-c name=value` server settings (a replicated pair's).
+    settings: Vec<String>,
 }
 
 impl Cluster {
     /// Starts the cluster kept under `root` (initialising it on first use), or
     /// attaches to it when another dompet process already runs it.
     pub fn start(root: &Path, lifetime: Lifetime) -> Result<Self, ClusterError> {
+        let mut cluster = Self::prepare(root, lifetime)?;
+        if !cluster.pgdata.join("PG_VERSION").exists() {
+            cluster.initdb()?;
+        }
+        if let Some(port) = cluster.running_port() {
+            tracing::info!(port, "attaching to the embedded PostgreSQL already running");
+            cluster.port = port;
+            return Ok(cluster);
+        }
+        cluster.spawn_server()?;
+        Ok(cluster)
+    }
+
+    /// The cluster's directory and settings, nothing started or created.
+    fn prepare(root: &Path, lifetime: Lifetime) -> Result<Self, ClusterError> {
         let bin = find_bin_dir().ok_or(ClusterError::BinariesNotFound)?;
         let owner = if nix::unistd::geteuid().is_root() {
             let user = User::from_name("postgres")
@@ -103,7 +121,7 @@ impl Cluster {
             None
         };
         let dir = prepare_dir(root, owner)?;
-        let mut cluster = Self {
+        let cluster = Self {
             pgdata: dir.join("data"),
             password: read_or_create_password(&dir.join("password"), owner)?,
             dir,
@@ -113,16 +131,8 @@ impl Cluster {
             lifetime,
             server: None,
             watchdog: None,
+            settings: Vec::new(),
         };
-        if !cluster.pgdata.join("PG_VERSION").exists() {
-            cluster.initdb()?;
-        }
-        if let Some(port) = cluster.running_port() {
-            tracing::info!(port, "attaching to the embedded PostgreSQL already running");
-            cluster.port = port;
-            return Ok(cluster);
-        }
-        cluster.spawn_server()?;
         Ok(cluster)
     }
 
@@ -152,8 +162,20 @@ impl Cluster {
     /// the server to exit. A cluster this process only attached to is left
     /// running for its owner.
     pub fn stop(&mut self) {
-        let Some(mut server) = self.server.take() else {
+        if !self.stop_server() {
             return;
+        }
+        if self.lifetime == Lifetime::Throwaway {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+        tracing::info!("embedded PostgreSQL stopped");
+    }
+
+    /// Stops the server this process started, keeping its files; false if
+    /// there was none.
+    fn stop_server(&mut self) -> bool {
+        let Some(mut server) = self.server.take() else {
+            return false;
         };
         let pid = Pid::from_raw(server.id() as i32);
         let _ = kill(pid, Signal::SIGINT);
@@ -169,10 +191,7 @@ impl Cluster {
             let _ = watchdog.kill();
             let _ = watchdog.wait();
         }
-        if self.lifetime == Lifetime::Throwaway {
-            let _ = fs::remove_dir_all(&self.dir);
-        }
-        tracing::info!("embedded PostgreSQL stopped");
+        true
     }
 
     fn command(&self, program: &str) -> Command {
@@ -226,7 +245,9 @@ impl Cluster {
     }
 
     fn spawn_server(&mut self) -> Result<(), ClusterError> {
-        self.port = free_port()?;
+        if self.port == 0 {
+            self.port = free_port()?;
+        }
         let log_path = self.dir.join("postgres.log");
         let log = fs::OpenOptions::new()
             .create(true)
@@ -248,6 +269,9 @@ impl Cluster {
         if self.lifetime == Lifetime::Throwaway {
             command.args(["-c", "fsync=off", "-c", "synchronous_commit=off"]);
             command.args(["-c", "full_page_writes=off"]);
+        }
+        for setting in &self.settings {
+            command.args(["-c", setting]);
         }
         let server = command.spawn().map_err(io("starting postgres"))?;
         self.server = Some(server);

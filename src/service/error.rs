@@ -9,6 +9,8 @@ type Source = Box<dyn std::error::Error + Send + Sync>;
 pub enum ServiceError {
     #[error("user not found")]
     UserNotFound,
+    #[error("token not found")]
+    TokenNotFound,
     #[error("withdrawal not found")]
     WithdrawalNotFound,
     #[error("the withdrawal is {}, not pending", .0.as_str())]

@@ -1,4 +1,5 @@
-//! A user's own mutation and withdrawal history, newest first.
+//! A user's own mutation and withdrawal history, newest first; served by a
+//! replica when one has the user's own writes (see `reads`).
 
 use super::{Dompet, Page, ServiceError};
 use crate::{
@@ -12,8 +13,11 @@ impl Dompet {
         user_id: UserId,
         page: Page,
     ) -> Result<Vec<Mutation>, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(mutations::page_for_user(&mut conn, user_id, page.limit(), page.offset()).await?)
+        let (limit, offset) = (page.limit(), page.offset());
+        self.read_for_user(user_id, |conn| {
+            Box::pin(mutations::page_for_user(conn, user_id, limit, offset))
+        })
+        .await
     }
 
     pub async fn withdrawal_history(
@@ -21,7 +25,10 @@ impl Dompet {
         user_id: UserId,
         page: Page,
     ) -> Result<Vec<Withdrawal>, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(withdrawals::page_for_user(&mut conn, user_id, page.limit(), page.offset()).await?)
+        let (limit, offset) = (page.limit(), page.offset());
+        self.read_for_user(user_id, |conn| {
+            Box::pin(withdrawals::page_for_user(conn, user_id, limit, offset))
+        })
+        .await
     }
 }

@@ -16,8 +16,10 @@ impl Dompet {
         state: Option<WithdrawalState>,
         page: Page,
     ) -> Result<Vec<Withdrawal>, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(withdrawals::page_by_state(&mut conn, state, page.limit(), page.offset()).await?)
+        let mut tx = self.pool.begin().await?;
+        let page = withdrawals::page_by_state(&mut tx, state, page.limit(), page.offset()).await?;
+        tx.commit().await?;
+        Ok(page)
     }
 
     /// Marks a pending withdrawal as paid out.

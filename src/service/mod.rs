@@ -5,8 +5,11 @@ mod auth;
 mod error;
 mod history;
 mod lifecycle;
+mod login;
 mod passwords;
+mod reads;
 pub mod seed;
+mod tokens;
 mod users;
 mod verify;
 mod wallet;
@@ -15,8 +18,12 @@ mod withdraw;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
+use crate::database::replicas::Replicas;
+
 pub use error::ServiceError;
+pub use login::{Credentials, LoginOutcome, Session, LOGIN_TOKEN_LEN};
 pub use passwords::Passwords;
+pub use tokens::{Revoked, MAX_TOKENS_PER_USER};
 pub use users::{CreatedUser, NewBankAccount, NewUser};
 pub use verify::LedgerReport;
 pub use wallet::{Posted, Posting};
@@ -59,6 +66,7 @@ pub struct Dompet {
     timezone: Tz,
     withdrawal_fee: i64,
     passwords: Passwords,
+    replicas: Replicas,
 }
 
 impl Dompet {
@@ -68,7 +76,18 @@ impl Dompet {
             timezone,
             withdrawal_fee,
             passwords: Passwords::new(),
+            replicas: Replicas::default(),
         }
+    }
+
+    /// Sends history reads to these streaming replicas (SPEC §8).
+    pub fn with_replicas(mut self, replicas: Replicas) -> Self {
+        self.replicas = replicas;
+        self
+    }
+
+    pub fn replicas(&self) -> &Replicas {
+        &self.replicas
     }
 
     pub fn timezone(&self) -> Tz {
@@ -81,8 +100,10 @@ impl Dompet {
 
     /// Whether the database answers.
     pub async fn ready(&self) -> bool {
-        match self.pool.acquire().await {
-            Ok(mut conn) => crate::store::health::ping(&mut conn).await.is_ok(),
+        match self.pool.begin().await {
+            Ok(mut tx) => {
+                crate::store::health::ping(&mut tx).await.is_ok() && tx.commit().await.is_ok()
+            }
             Err(_) => false,
         }
     }

@@ -1,6 +1,6 @@
 //! The seed document's demo data, for the embedded default.
 
-use super::{auth::token_digest, Dompet, ServiceError};
+use super::{tokens, Dompet, ServiceError};
 use crate::{
     domain::{BankAccountId, UserId},
     store::{bank_accounts, seed, users, wallets},
@@ -28,9 +28,10 @@ impl Dompet {
             username: "demo",
             email: "demo@dompet.invalid",
             password_hash: &password_hash,
-            token_sha256: &token_digest(DEMO_TOKEN),
+            name: None,
         };
         users::insert(&mut tx, new_user).await?;
+        tokens::issue_in_tx(&mut tx, DEMO_USER_ID, DEMO_TOKEN).await?;
         let deposit_id = wallets::insert(&mut tx, DEMO_USER_ID).await?;
         let account = bank_accounts::NewBankAccount {
             id: Some(DEMO_BANK_ACCOUNT_ID),

@@ -1,8 +1,6 @@
 //! Users, their wallets and bank accounts.
 
-use rand::{distributions::Alphanumeric, Rng};
-
-use super::{auth::token_digest, Dompet, ServiceError};
+use super::{tokens, Dompet, ServiceError};
 use crate::{
     domain::{BankAccount, BankAccountId, User, UserId, WalletId},
     store::{self, bank_accounts, users, wallets},
@@ -21,6 +19,8 @@ pub struct NewUser {
     /// Given when importing an existing user.
     pub id: Option<UserId>,
     pub token: Option<String>,
+    /// The display name logins answer with; the username when absent.
+    pub name: Option<String>,
 }
 
 /// A freshly created user, with the only copy of the API token dompet will
@@ -51,9 +51,11 @@ impl NewUser {
         if !self.email.contains('@') || self.email.chars().count() > 254 {
             return invalid("email must be an address of at most 254 characters");
         }
-        let password_len = self.password.chars().count();
-        if !(8..=1024).contains(&password_len) {
-            return invalid("password must be 8 to 1024 characters");
+        check_password(&self.password)?;
+        if let Some(name) = &self.name {
+            if name.trim().is_empty() || name.chars().count() > 100 || name.contains('\0') {
+                return invalid("name must be 1 to 100 characters");
+            }
         }
         if matches!(self.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id.get())) {
             return invalid("id must be between 1 and 4611686018427387903");
@@ -70,12 +72,14 @@ impl NewUser {
     }
 }
 
-fn generate_token() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(TOKEN_LEN)
-        .map(char::from)
-        .collect()
+/// A password an operator may set: 8 to 1024 characters.
+pub(super) fn check_password(password: &str) -> Result<(), ServiceError> {
+    if !(8..=1024).contains(&password.chars().count()) {
+        return Err(ServiceError::Invalid(
+            "password must be 8 to 1024 characters".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Unique violations on user import, named for the operator.
@@ -83,8 +87,8 @@ fn user_conflict(err: ServiceError) -> ServiceError {
     let what = match err.constraint() {
         Some("users_pkey") => "a user with this id already exists",
         Some("users_username_key") => "this username is taken",
-        Some("users_email_key") => "this email is taken",
-        Some("users_token_sha256_key") => "this token belongs to another user",
+        Some("users_email_key" | "users_email_lower_key") => "this email is taken",
+        Some("tokens_token_sha256_key") => "this token belongs to another user",
         _ => return err,
     };
     ServiceError::Conflict(what.to_owned())
@@ -94,7 +98,10 @@ impl Dompet {
     #[tracing::instrument(name = "service.create_user", skip_all)]
     pub async fn create_user(&self, new: NewUser) -> Result<CreatedUser, ServiceError> {
         new.validate()?;
-        let token = new.token.clone().unwrap_or_else(generate_token);
+        let token = new
+            .token
+            .clone()
+            .unwrap_or_else(|| tokens::generate_token(TOKEN_LEN));
         let password_hash = self.passwords.hash(new.password.clone()).await?;
         let mut tx = self.pool.begin().await?;
         let inserted = async {
@@ -105,10 +112,12 @@ impl Dompet {
                     username: &new.username,
                     email: &new.email,
                     password_hash: &password_hash,
-                    token_sha256: &token_digest(&token),
+                    name: new.name.as_deref(),
                 },
             )
             .await?;
+            // The user's first token, one of the ten like any login's.
+            tokens::issue_in_tx(&mut tx, id, &token).await?;
             let deposit_id = wallets::insert(&mut tx, id).await?;
             Ok::<_, ServiceError>((id, deposit_id))
         }
@@ -126,10 +135,10 @@ impl Dompet {
     }
 
     pub async fn user(&self, id: UserId) -> Result<User, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        users::find(&mut conn, id)
-            .await?
-            .ok_or(ServiceError::UserNotFound)
+        let mut tx = self.pool.begin().await?;
+        let user = users::find(&mut tx, id).await?;
+        tx.commit().await?;
+        user.ok_or(ServiceError::UserNotFound)
     }
 
     pub async fn add_bank_account(
@@ -153,7 +162,7 @@ impl Dompet {
                 "id must be between 1 and 4611686018427387903".into(),
             ));
         }
-        let mut conn = self.pool.acquire().await?;
+        let mut tx = self.pool.begin().await?;
         let account = bank_accounts::NewBankAccount {
             id: new.id,
             user_id,
@@ -161,14 +170,16 @@ impl Dompet {
             account_number: &new.account_number,
             account_name: &new.account_name,
         };
-        bank_accounts::insert(&mut conn, account).await.map_err(
-            |e| match store::violated_constraint(&e) {
+        let account = bank_accounts::insert(&mut tx, account).await.map_err(|e| {
+            match store::violated_constraint(&e) {
                 Some("bank_accounts_user_id_fkey") => ServiceError::UserNotFound,
                 Some("bank_accounts_pkey") => {
                     ServiceError::Conflict("a bank account with this id already exists".into())
                 }
                 _ => e.into(),
-            },
-        )
+            }
+        })?;
+        tx.commit().await?;
+        Ok(account)
     }
 }

@@ -7,7 +7,7 @@ use crate::{
     domain::{Action, Amount, Mutation, MutationType, UserId, Wallet, WithdrawalId},
     store::{
         mutations::{self, NewMutation},
-        wallets,
+        wallets, write_marks,
     },
 };
 
@@ -90,7 +90,10 @@ pub(crate) async fn apply_in_tx(
         },
     )
     .await?;
-    wallets::set_balance(conn, wallet.id, final_balance).await?;
+    wallets::set_balance(&mut *conn, wallet.id, final_balance).await?;
+    // Read-your-writes on replicas: the user's history may only come from
+    // a replica that has replayed this row too.
+    write_marks::mark(conn, wallet.user_id).await?;
     wallet.balance = final_balance;
     Ok(row)
 }

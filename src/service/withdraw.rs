@@ -172,16 +172,16 @@ impl Dompet {
         request: WithdrawRequest,
         idempotency_key: Option<String>,
     ) -> Result<WithdrawOutcome, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.pool.begin().await?;
         // A locked-out user costs no argon2 run.
-        if attempts::is_locked(&mut conn, user_id).await? {
+        let locked = attempts::is_locked(&mut conn, user_id).await?;
+        let hash = users::password_hash(&mut conn, user_id).await?;
+        conn.commit().await?;
+        if locked {
             crate::metrics::withdrawal("locked_out");
             return Ok(WithdrawOutcome::LockedOut);
         }
-        let hash = users::password_hash(&mut conn, user_id)
-            .await?
-            .ok_or(ServiceError::UserNotFound)?;
-        drop(conn);
+        let hash = hash.ok_or(ServiceError::UserNotFound)?;
         // Hashing is slow: done before any lock is taken, folded in later.
         let password_ok = match request.password.clone() {
             Some(password) if !password.is_empty() => self.passwords.verify(password, hash).await?,
@@ -211,11 +211,13 @@ impl Dompet {
             }
             Ok(Decision::Raced) => {
                 tx.rollback().await?;
-                let mut conn = self.pool.acquire().await?;
+                let mut conn = self.pool.begin().await?;
                 let key = idempotency_key.as_deref().unwrap_or_default();
-                let stored = idempotency::find(&mut conn, user_id, key).await?.ok_or(
-                    ServiceError::internal("idempotency key vanished after a race"),
-                )?;
+                let stored = idempotency::find(&mut conn, user_id, key).await?;
+                conn.commit().await?;
+                let stored = stored.ok_or(ServiceError::internal(
+                    "idempotency key vanished after a race",
+                ))?;
                 replay(stored, &fingerprint).map(Answered::Replayed)
             }
             // The schema's backstop for rule 3. The wallet lock makes it

@@ -5,12 +5,15 @@ pub mod attempts;
 pub mod bank_accounts;
 pub mod health;
 pub mod idempotency;
+pub mod login_throttle;
 pub mod mutations;
 pub mod seed;
+pub mod tokens;
 pub mod users;
 pub mod verify;
 pub mod wallets;
 pub mod withdrawals;
+pub mod write_marks;
 
 /// After a row was inserted with an explicit id (an import), moves `table`'s
 /// identity sequence past it so the id is never handed out again.

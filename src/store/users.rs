@@ -1,4 +1,4 @@
-//! `users`: identities, password hashes and API token digests.
+//! `users`: identities, display names and password hashes.
 
 use sqlx::PgConnection;
 
@@ -9,20 +9,21 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     pub email: &'a str,
     pub password_hash: &'a str,
-    pub token_sha256: &'a [u8],
+    /// The display name; `None` shows the username.
+    pub name: Option<&'a str>,
 }
 
 /// Inserts a user, taking the given id (an import) or the next one.
 pub async fn insert(conn: &mut PgConnection, user: NewUser<'_>) -> Result<UserId, sqlx::Error> {
     let id = sqlx::query_scalar!(
-        r#"insert into users (id, username, email, password_hash, token_sha256)
+        r#"insert into users (id, username, email, password_hash, name)
            values (coalesce($1, nextval(pg_get_serial_sequence('users', 'id'))), $2, $3, $4, $5)
            returning id as "id: UserId""#,
         user.id.map(UserId::get),
         user.username,
         user.email,
         user.password_hash,
-        user.token_sha256,
+        user.name,
     )
     .fetch_one(&mut *conn)
     .await?;
@@ -54,15 +55,6 @@ pub async fn exists(conn: &mut PgConnection, id: UserId) -> Result<bool, sqlx::E
     .await
 }
 
-pub async fn token_digest(
-    conn: &mut PgConnection,
-    id: UserId,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
-    sqlx::query_scalar!("select token_sha256 from users where id = $1", id.get())
-        .fetch_optional(conn)
-        .await
-}
-
 pub async fn password_hash(
     conn: &mut PgConnection,
     id: UserId,
@@ -70,4 +62,84 @@ pub async fn password_hash(
     sqlx::query_scalar!("select password_hash from users where id = $1", id.get())
         .fetch_optional(conn)
         .await
+}
+
+/// Whom a login name names, with the hash to check the password against.
+#[derive(Debug, Clone)]
+pub struct LoginCandidate {
+    pub id: UserId,
+    pub password_hash: String,
+}
+
+/// The user whose username is `login`, else the one whose email is `login`
+/// without regard to case (both unique, so at most one of each).
+pub async fn find_for_login(
+    conn: &mut PgConnection,
+    login: &str,
+) -> Result<Option<LoginCandidate>, sqlx::Error> {
+    sqlx::query_as!(
+        LoginCandidate,
+        r#"select id as "id: UserId", password_hash from users
+           where username = $1 or lower(email) = lower($1)
+           order by username = $1 desc
+           limit 1"#,
+        login
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// What a login answers with, and the hash it was verified against.
+#[derive(Debug, Clone)]
+pub struct LoginProfile {
+    pub id: UserId,
+    pub user_name: String,
+    pub email: String,
+    pub omnikey: String,
+    pub password_hash: String,
+}
+
+/// Locks the user's row until the transaction ends (serialising its logins
+/// and password changes) and reads its profile. `no key update` leaves the
+/// key-share locks of foreign keys alone, so wallet moves never wait here.
+pub async fn lock_profile(
+    conn: &mut PgConnection,
+    id: UserId,
+) -> Result<Option<LoginProfile>, sqlx::Error> {
+    sqlx::query_as!(
+        LoginProfile,
+        r#"select id as "id: UserId", coalesce(name, username) as "user_name!", email, omnikey,
+                  password_hash
+           from users where id = $1 for no key update"#,
+        id.get()
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The user's login names: its username and its email.
+pub async fn login_names(
+    conn: &mut PgConnection,
+    id: UserId,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    let names = sqlx::query!("select username, email from users where id = $1", id.get())
+        .fetch_optional(conn)
+        .await?;
+    Ok(names.map(|n| (n.username, n.email)))
+}
+
+/// Replaces the user's password hash; false when there is no such user.
+pub async fn set_password_hash(
+    conn: &mut PgConnection,
+    id: UserId,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "update users set password_hash = $2 where id = $1",
+        id.get(),
+        password_hash
+    )
+    .execute(conn)
+    .await?;
+    Ok(updated.rows_affected() > 0)
 }

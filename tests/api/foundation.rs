@@ -147,9 +147,12 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
         [
             "bank_accounts",
             "deposits",
+            "login_throttle",
             "mutations",
             "password_failures",
             "password_lockouts",
+            "tokens",
+            "user_write_lsn",
             "users",
             "withdraw_idempotency",
             "withdrawals"
@@ -509,6 +512,27 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         .send()
         .await
         .unwrap();
+    let mut login_tokens = Vec::new();
+    for attempt in [password, "a-wrong-password-93"] {
+        let answer: serde_json::Value = client
+            .post(format!("{base}/v2/authenticate.json"))
+            .basic_auth("logs", Some(attempt))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        login_tokens.extend(answer["token"].as_str().map(str::to_owned));
+    }
+    assert_eq!(login_tokens.len(), 1, "the right password logged in");
+    client
+        .post(format!("{base}/internal/v1/users/{id}/password"))
+        .bearer_auth(admin_token)
+        .json(&serde_json::json!({"password": "a-new-password-61"}))
+        .send()
+        .await
+        .unwrap();
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
@@ -533,6 +557,10 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         &base64::engine::general_purpose::STANDARD,
         format!("{id}:{token}"),
     );
+    let login_basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("logs:{password}"),
+    );
     for secret in [
         password,
         "a-wrong-password-93",
@@ -540,6 +568,9 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         admin_token,
         &basic,
         "a-wrong-token",
+        &login_tokens[0],
+        &login_basic,
+        "a-new-password-61",
     ] {
         assert!(!log.contains(secret), "the log leaks {secret:?}");
     }

@@ -1,14 +1,19 @@
 //! The test harness: a fresh database per test on a shared server, the app
 //! on 127.0.0.1:0, and helpers that speak to it over HTTP. Test modules take
-//! what they share from here (and its two parts), never from each other.
+//! what they share from here (and its parts), never from each other.
 
 #![allow(dead_code)]
 
+mod cli;
 mod expected;
 mod ledger;
+mod login;
+mod pair;
 
+pub use cli::*;
 pub use expected::*;
 pub use ledger::*;
+pub use pair::*;
 
 use std::{
     net::SocketAddr,
@@ -259,8 +264,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(TestDb::create().await, customize).await
+}
+
+/// The app on a database the test prepared (migrated here to the latest).
+pub async fn spawn_app_on(db: TestDb, customize: impl FnOnce(&mut Config)) -> TestApp {
     init_test_tracing();
-    let db = TestDb::create().await;
     let pool = db.pool(30).await;
     MIGRATOR
         .run(&pool)
@@ -446,6 +455,7 @@ impl TestApp {
                 password: USER_PASSWORD.to_owned(),
                 id: None,
                 token: None,
+                name: None,
             })
             .await
             .expect("create user");

@@ -5,9 +5,16 @@
 mod helpers;
 
 mod cli;
+mod failover;
 mod foundation;
 mod operator;
+mod pgbouncer;
 mod public_history;
+mod replication;
+
+mod login;
+mod login_throttle;
+mod tokens;
 
 mod ledger_lifecycle;
 mod ledger_postings;

@@ -123,6 +123,7 @@ async fn without_an_admin_token_or_metrics_the_document_leaves_them_out() {
             "/v1/dompet/history/mutations.json",
             "/v2/dompet/history/withdrawals.json",
             "/v2/dompet/withdraw.json",
+            "/v2/authenticate.json",
             "/healthz",
             "/readyz",
             "/openapi.json"
@@ -425,6 +426,13 @@ async fn metrics_count_requests_by_route_template_and_money_by_outcome() {
         .await;
     app.send(app.request(Method::GET, "/no/such/path/987654321"))
         .await;
+    let (demo, _) = app.seed_demo_user().await;
+    app.login_token("demo", &demo.password).await;
+    app.login("demo", "wrong-password").await;
+    let name = format!("nobody-{}", user.id);
+    for _ in 0..5 {
+        app.login(&name, "wrong-password").await;
+    }
     let after = scrape(&app, None).await;
 
     // Assert: counters moved, under route templates only.
@@ -446,6 +454,9 @@ async fn metrics_count_requests_by_route_template_and_money_by_outcome() {
     assert!(moved("dompet_withdrawals_total", &[("outcome", "accepted")]) >= 1.0);
     assert!(moved("dompet_withdrawals_total", &[("outcome", "rejected")]) >= 6.0);
     assert!(moved("dompet_lockouts_total", &[("kind", "withdraw_password")]) >= 1.0);
+    assert!(moved("dompet_logins_total", &[("outcome", "ok")]) >= 1.0);
+    assert!(moved("dompet_logins_total", &[("outcome", "failed")]) >= 6.0);
+    assert!(moved("dompet_lockouts_total", &[("kind", "login")]) >= 1.0);
     assert!(moved("dompet_password_hash_wait_seconds_count", &[]) >= 7.0);
     assert!(after.contains("dompet_http_request_duration_seconds_bucket{"));
     assert!(after.contains("dompet_db_pool_connections{state=\"idle\"}"));

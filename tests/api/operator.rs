@@ -246,12 +246,14 @@ async fn creating_a_user_shows_its_token_once_and_stores_only_digests() {
     );
 
     // The database holds the token's SHA-256 and an argon2id hash only.
-    let (digest, password_hash): (Vec<u8>, String) =
-        sqlx::query_as("select token_sha256, password_hash from users where id = $1")
-            .bind(id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let (digest, password_hash): (Vec<u8>, String) = sqlx::query_as(
+        "select t.token_sha256, u.password_hash from users u join tokens t on t.user_id = u.id
+             where u.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     assert_eq!(digest.len(), 32);
     assert_ne!(digest, token.as_bytes());
     assert_eq!(digest, Sha256::digest(token.as_bytes()).to_vec());

@@ -565,8 +565,8 @@ async fn page_one_walks_the_user_index_newest_first_without_sorting_or_counting(
     let user = app.create_user().await;
     sqlx::query(
         "with others as (
-             insert into users (username, email, password_hash, token_sha256)
-             select 'other' || g, 'other' || g || '@example.com', 'x', sha256(('t' || g)::bytea)
+             insert into users (username, email, password_hash)
+             select 'other' || g, 'other' || g || '@example.com', 'x'
              from generate_series(1, 200) g returning id
          )
          insert into deposits (user_id) select id from others",

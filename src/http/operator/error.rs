@@ -61,6 +61,10 @@ impl OperatorError {
         ServiceError::UserNotFound.into()
     }
 
+    pub fn token_not_found() -> Self {
+        ServiceError::TokenNotFound.into()
+    }
+
     pub fn withdrawal_not_found() -> Self {
         ServiceError::WithdrawalNotFound.into()
     }
@@ -84,6 +88,9 @@ impl From<ServiceError> for OperatorError {
         match &err {
             ServiceError::UserNotFound => {
                 Self::new(S::NOT_FOUND, "user_not_found", "user not found")
+            }
+            ServiceError::TokenNotFound => {
+                Self::new(S::NOT_FOUND, "token_not_found", "token not found")
             }
             ServiceError::WithdrawalNotFound => {
                 Self::new(S::NOT_FOUND, "withdrawal_not_found", "withdrawal not found")

@@ -3,6 +3,7 @@
 
 mod error;
 mod money;
+mod tokens;
 mod users;
 
 use axum::{
@@ -26,6 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::create))
         .routes(routes!(users::show))
         .routes(routes!(users::add_bank_account))
+        .routes(routes!(tokens::list, tokens::revoke_all))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(tokens::set_password))
         .routes(routes!(money::post_mutation))
         .routes(routes!(money::list_withdrawals))
         .routes(routes!(money::process_withdrawal))

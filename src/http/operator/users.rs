@@ -41,6 +41,9 @@ pub struct CreateUser {
     /// Import with this API token (else a new one): 20 to 128 characters of `[A-Za-z0-9]`.
     #[schema(pattern = "^[A-Za-z0-9]{20,128}$")]
     token: Option<String>,
+    /// The display name logins answer with (1 to 100 characters); the username when absent.
+    #[schema(min_length = 1, max_length = 100, examples("Siti Rahayu"))]
+    name: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -89,6 +92,7 @@ pub async fn create(
         password: body.password,
         id: body.id,
         token: body.token,
+        name: body.name,
     };
     let user = state.dompet.create_user(new).await?;
     Ok((StatusCode::CREATED, Json(CreatedUserJson::from(&user))).into_response())

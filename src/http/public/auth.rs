@@ -37,7 +37,8 @@ impl FromRequestParts<AppState> for PublicUser {
     }
 }
 
-fn basic_credentials(header: &HeaderValue) -> Option<(String, String)> {
+/// `user:secret` of a Basic header; `None` when missing a part or not UTF-8.
+pub(super) fn basic_credentials(header: &HeaderValue) -> Option<(String, String)> {
     let value = header.to_str().ok()?;
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

@@ -1,8 +1,10 @@
-//! The three Dompet endpoints of the seed, with HTTP Basic auth.
+//! The three Dompet endpoints of the seed, with HTTP Basic auth, and the
+//! later document's login that hands out the tokens.
 
 mod auth;
 mod error;
 mod extract;
+mod login;
 mod texts;
 
 use axum::{
@@ -32,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mutations))
         .routes(routes!(withdrawals))
         .routes(routes!(withdraw))
+        .routes(routes!(login::authenticate))
 }
 
 /// Mutation history: the current user's ledger mutations, newest first.

@@ -7,13 +7,16 @@ use utoipa::ToSchema;
 use super::PublicError;
 use crate::{
     domain::WithdrawalId,
-    service::{Rule, WithdrawOutcome},
+    service::{LoginOutcome, Rule, WithdrawOutcome},
     wire::schema,
 };
 
 pub const WITHDRAW_ACCEPTED: &str =
     "Pencairan akan diproses oleh tim Bukalapak. Dana akan ditransfer ke rekening Anda dalam waktu 1x24 jam.";
 pub const LOCKED_OUT: &str = "Terlalu banyak percobaan password. Coba lagi nanti.";
+/// The later document's login failure, without a final period as there.
+pub const LOGIN_INVALID: &str = "Username atau password tidak valid";
+pub const LOGIN_THROTTLED: &str = "Terlalu banyak percobaan login. Coba lagi nanti.";
 
 /// The text of each error answer.
 pub fn error_message(error: PublicError) -> &'static str {
@@ -103,6 +106,68 @@ impl From<WithdrawOutcome> for WithdrawAnswer {
                     .join(", "),
             },
             WithdrawOutcome::LockedOut => Self::error(LOCKED_OUT),
+        }
+    }
+}
+
+/// `{"status","user_id","user_name","confirmed","token","email","omnikey","message"}`:
+/// every answer of the login, in the later document's key order; `user_id`
+/// is a JSON string there.
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    #[schema(schema_with = schema::status)]
+    status: &'static str,
+    /// The user's id as a JSON string, as in the later document.
+    #[schema(required = true, pattern = "^[0-9]+$", examples("204254"))]
+    user_id: Option<String>,
+    /// The display name (the username when none is set).
+    #[schema(required = true)]
+    user_name: Option<String>,
+    confirmed: bool,
+    /// A new API token for HTTP Basic `user_id:token`: 20 characters of `[A-Za-z0-9]`.
+    #[schema(required = true, pattern = "^[A-Za-z0-9]{20}$")]
+    token: Option<String>,
+    #[schema(required = true)]
+    email: Option<String>,
+    /// 32 lowercase hex characters, stable for the user.
+    #[schema(required = true, pattern = "^[0-9a-f]{32}$")]
+    omnikey: Option<String>,
+    /// `null` on success; why not, otherwise.
+    #[schema(required = true)]
+    message: Option<&'static str>,
+}
+
+impl LoginAnswer {
+    fn error(message: &'static str) -> Self {
+        Self {
+            status: "ERROR",
+            user_id: None,
+            user_name: None,
+            confirmed: false,
+            token: None,
+            email: None,
+            omnikey: None,
+            message: Some(message),
+        }
+    }
+}
+
+impl From<LoginOutcome> for LoginAnswer {
+    fn from(outcome: LoginOutcome) -> Self {
+        match outcome {
+            // The back office vouches for every user it creates.
+            LoginOutcome::LoggedIn(session) => Self {
+                status: "OK",
+                user_id: Some(session.user_id.to_string()),
+                user_name: Some(session.user_name),
+                confirmed: true,
+                token: Some(session.token),
+                email: Some(session.email),
+                omnikey: Some(session.omnikey),
+                message: None,
+            },
+            LoginOutcome::Invalid => Self::error(LOGIN_INVALID),
+            LoginOutcome::Throttled => Self::error(LOGIN_THROTTLED),
         }
     }
 }

@@ -85,3 +85,24 @@ pub fn report(users_checked: i64, violations: &[String]) -> String {
         violations.join(",")
     )
 }
+
+// ---------------------------------------------------------------- login
+
+/// Every failed login: no user, a wrong password, no usable header.
+pub const LOGIN_INVALID: &str = r#"{"status":"ERROR","user_id":null,"user_name":null,"confirmed":false,"token":null,"email":null,"omnikey":null,"message":"Username atau password tidak valid"}"#;
+pub const LOGIN_THROTTLED: &str = r#"{"status":"ERROR","user_id":null,"user_name":null,"confirmed":false,"token":null,"email":null,"omnikey":null,"message":"Terlalu banyak percobaan login. Coba lagi nanti."}"#;
+
+/// The success body of SPEC §5.1; `user_id` is a JSON string.
+pub fn logged_in(user_id: i64, user_name: &str, token: &str, email: &str, omnikey: &str) -> String {
+    format!(
+        r#"{{"status":"OK","user_id":"{user_id}","user_name":"{user_name}","confirmed":true,"token":"{token}","email":"{email}","omnikey":"{omnikey}","message":null}}"#
+    )
+}
+
+pub const TOKEN_NOT_FOUND: &str =
+    r#"{"error":{"code":"token_not_found","message":"token not found"}}"#;
+
+/// What a revocation or a password reset answers.
+pub fn revoked(user_id: i64, revoked: u64) -> String {
+    format!(r#"{{"user_id":{user_id},"revoked":{revoked}}}"#)
+}
