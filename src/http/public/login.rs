@@ -17,16 +17,19 @@ use crate::{
     service::Credentials,
 };
 
-/// Login: HTTP Basic `login:password` (the username or the email) for a new
-/// API token, one per device; a user holds at most 10 (the 11th login revokes
-/// the oldest). Always HTTP 200: clients read `status`. 5 failed logins for
-/// one login name within 30 minutes refuse that name for 30 minutes. A body,
-/// if any, is ignored.
+/// Login: HTTP Basic `login:password` (the username or the email, not the
+/// user id and token) for a new API token, one per device; a user holds at
+/// most 10 (the 11th login revokes the oldest). Always HTTP 200, with or
+/// without credentials: clients read `status`. 5 failed logins for one login
+/// name within 30 minutes refuse that name for 30 minutes. A body, if any, is
+/// ignored.
 #[utoipa::path(
     post,
     path = "/v2/authenticate.json",
     tag = "public",
-    security(("basic" = [])),
+    // The credentials are the request itself: without them the answer is
+    // the failure body, not a 401.
+    security((), ("basic" = [])),
     responses(
         (status = 200, body = LoginAnswer,
          examples(
