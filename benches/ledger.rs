@@ -100,11 +100,9 @@ async fn run(server: PgConnectOptions, rows: i64) {
     tokio::spawn(app.run_until(std::future::pending()));
     let client = reqwest::Client::new();
 
-    let page = |(user, token): &(i64, String), page: u32| {
+    let page_of = |path: &'static str, (user, token): &(i64, String), page: u32| {
         let request = client
-            .get(format!(
-                "{base}/v1/dompet/history/mutations.json?page={page}&per_page=10"
-            ))
+            .get(format!("{base}{path}?page={page}&per_page=10"))
             .basic_auth(user, Some(token));
         async move {
             let response = request.send().await.unwrap();
@@ -112,6 +110,7 @@ async fn run(server: PgConnectOptions, rows: i64) {
             response.bytes().await.unwrap();
         }
     };
+    let page = |user, n| page_of("/v1/dompet/history/mutations.json", user, n);
     let baseline = time_median(200, || page(&short, 1)).await;
     let long_page1 = time_median(200, || page(&long, 1)).await;
     report(
@@ -123,6 +122,22 @@ async fn run(server: PgConnectOptions, rows: i64) {
     );
     let deep = time_median(50, || page(&long, 1000)).await;
     report("history_deep_page", "page 1", long_page1, "page 1000", deep);
+    // The v2 pages carry the balance of the same snapshot: still one index
+    // walk per list, no count, no round trip that grows with the history.
+    for (name, path) in [
+        ("v2_mutations_page1", "/v2/dompet/history/mutations.json"),
+        ("v2_combined_page1", "/v2/dompet/history.json"),
+    ] {
+        let short_page1 = time_median(200, || page_of(path, &short, 1)).await;
+        let long_page1 = time_median(200, || page_of(path, &long, 1)).await;
+        report(
+            name,
+            "100-row history",
+            short_page1,
+            &format!("{rows}-row history"),
+            long_page1,
+        );
+    }
 
     let sequential = withdrawals(&dompet, &pool, &client, &base, 64, 1).await;
     let concurrent = withdrawals(&dompet, &pool, &client, &base, 64, 16).await;

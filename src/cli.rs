@@ -1,6 +1,8 @@
 //! The command line: `serve` (the default) and the operator commands, which
 //! act on the ledger directly with the same service methods as the API.
 
+mod finance;
+
 use std::{net::SocketAddr, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
@@ -9,7 +11,10 @@ use serde::Serialize;
 use crate::{
     config::Config,
     database::Database,
-    domain::{Action, Amount, BankAccountId, TokenId, UserId, WithdrawalId, WithdrawalState},
+    domain::{
+        Action, Amount, BankAccountId, Note, TokenId, TransactionNo, UserId, WithdrawalId,
+        WithdrawalState,
+    },
     http::OperatorError,
     service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
     startup::{shutdown_signal, Application, StartError},
@@ -63,6 +68,9 @@ pub enum Command {
     /// The finance team's withdrawal queue.
     #[command(subcommand)]
     Withdrawal(WithdrawalCommand),
+    /// Top-ups: the list, confirm, cancel, and bank statement reconciliation.
+    #[command(subcommand)]
+    Topup(finance::TopupCommand),
     /// Audit the ledger.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -159,6 +167,12 @@ pub struct PostArgs {
     /// The marketplace transaction this mutation belongs to.
     #[arg(long)]
     transaction_id: Option<i64>,
+    /// The marketplace's transaction number (1 to 32 visible ASCII characters).
+    #[arg(long, value_parser = parse_transaction_no)]
+    transaction_no: Option<TransactionNo>,
+    /// A note shown with the mutation in the v2 history (1 to 500 characters).
+    #[arg(long, value_parser = parse_note)]
+    note: Option<Note>,
     /// Posting the same key again applies once and prints the first result.
     #[arg(long)]
     idempotency_key: String,
@@ -180,6 +194,13 @@ pub enum WithdrawalCommand {
     Process { id: WithdrawalId },
     /// Cancel a pending withdrawal and restore its money to the wallet.
     Cancel { id: WithdrawalId },
+    /// Print the bulk-transfer CSV of the withdrawals in a state (reference
+    /// #C<id>, bank name, account number, account name, amount).
+    Export {
+        /// pending (the default), processed or cancelled.
+        #[arg(long, default_value = "pending")]
+        state: WithdrawalState,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +211,14 @@ pub enum LedgerCommand {
 
 fn parse_amount(text: &str) -> Result<Amount, String> {
     Amount::parse_digits(text).ok_or_else(|| "expected a whole number of rupiah ≥ 1".to_owned())
+}
+
+fn parse_transaction_no(text: &str) -> Result<TransactionNo, String> {
+    TransactionNo::parse(text.to_owned()).map_err(str::to_owned)
+}
+
+fn parse_note(text: &str) -> Result<Note, String> {
+    Note::parse(text.to_owned()).map_err(str::to_owned)
 }
 
 /// Runs the command; the exit code says how it went.
@@ -249,7 +278,8 @@ async fn operate(command: Command, config: Config) -> Result<ExitCode, String> {
                 database.pool.clone(),
                 config.timezone,
                 config.withdrawal_fee,
-            );
+            )
+            .with_topup_ttl_hours(config.topup_ttl_hours);
             dispatch(command, &dompet).await
         }
     };
@@ -322,6 +352,8 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
                 action: args.action,
                 amount: args.amount,
                 transaction_id: args.transaction_id,
+                transaction_no: args.transaction_no,
+                note: args.note,
                 idempotency_key: args.idempotency_key,
             };
             let (Posted::Created(row) | Posted::Replayed(row)) =
@@ -350,6 +382,10 @@ async fn dispatch(command: Command, dompet: &Dompet) -> Result<ExitCode, Service
                 tz,
             ));
         }
+        Command::Withdrawal(WithdrawalCommand::Export { state }) => {
+            finance::export(state, dompet).await?;
+        }
+        Command::Topup(command) => finance::topup(command, dompet).await?,
         Command::Ledger(LedgerCommand::Verify) => {
             let report = dompet.verify_ledger().await?;
             print(&LedgerReportJson::from(&report));

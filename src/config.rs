@@ -38,6 +38,8 @@ pub struct Config {
     pub operator_token: Option<Secret>,
     pub timezone: Tz,
     pub withdrawal_fee: i64,
+    /// Hours a pending top-up waits for its transfer (SPEC §5.3).
+    pub topup_ttl_hours: i32,
     pub migrate: bool,
     pub log_format: LogFormat,
     pub data_dir: PathBuf,
@@ -124,6 +126,19 @@ impl Config {
                 }
             },
             None => 0,
+        };
+        let topup_ttl_hours = match get("DOMPET_TOPUP_TTL_HOURS") {
+            Some(v) => match v.parse::<i32>() {
+                Ok(hours) if (1..=8760).contains(&hours) => hours,
+                _ => {
+                    return Err(fail(
+                        "DOMPET_TOPUP_TTL_HOURS",
+                        v,
+                        "expected whole hours from 1 to 8760",
+                    ))
+                }
+            },
+            None => 48,
         };
         let flag = |name: &'static str, default: bool| match get(name)
             .as_deref()
@@ -235,6 +250,7 @@ impl Config {
             operator_token,
             timezone,
             withdrawal_fee,
+            topup_ttl_hours,
             migrate,
             log_format,
             data_dir: get("DOMPET_DATA_DIR")
@@ -261,6 +277,7 @@ mod tests {
         assert_eq!(config.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(config.timezone, chrono_tz::Asia::Jakarta);
         assert_eq!(config.withdrawal_fee, 0);
+        assert_eq!(config.topup_ttl_hours, 48);
         assert!(config.migrate);
         assert!(config.database_url.is_none() && config.operator_token.is_none());
         assert!(!config.metrics_public && config.metrics_addr.is_none() && !config.access_log);

@@ -48,8 +48,9 @@ impl Application {
         if let Ok(candidates) = crate::database::primary_candidates(config) {
             candidates.spawn_watcher(pool.clone());
         }
-        let dompet =
-            Dompet::new(pool, config.timezone, config.withdrawal_fee).with_replicas(replicas);
+        let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
+            .with_replicas(replicas)
+            .with_topup_ttl_hours(config.topup_ttl_hours);
         let mut state = AppState::new(dompet, config.operator_token.as_ref())
             .with_access_log(config.access_log);
         let handle = match config.metrics_public || config.metrics_addr.is_some() {

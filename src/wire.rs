@@ -2,8 +2,15 @@
 //! each struct lists its keys exactly in the order the contract fixes.
 
 pub mod schema;
+mod topup;
+mod v2;
 
 use schema::*;
+pub use topup::{
+    payout_csv, ErrorDetailJson, FailedJson, OperatorTopupJson, ReconcileReportJson, SettledJson,
+    TopupJson, TopupListJson,
+};
+pub use v2::{MutationV2Json, WithdrawalV2Json};
 
 use chrono_tz::Tz;
 use serde::Serialize;

@@ -52,6 +52,10 @@ id_type!(WithdrawalId);
 id_type!(BankAccountId);
 id_type!(MutationId);
 id_type!(
+    /// A top-up request; its ticket is `#T<id>`.
+    TopupId
+);
+id_type!(
     /// One of a user's API tokens (never the token itself).
     TokenId
 );

@@ -107,6 +107,10 @@ pub struct Mutation {
     pub initial_balance: i64,
     pub final_balance: i64,
     pub transaction_id: Option<i64>,
+    /// The marketplace's transaction number (SPEC §5.2), when given.
+    pub transaction_no: Option<String>,
+    /// The back office's note, or dompet's own on the movements it makes.
+    pub note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

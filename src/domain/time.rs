@@ -37,6 +37,36 @@ impl Serialize for WireTime {
     }
 }
 
+/// The later (v2) API's format: the same instant with milliseconds,
+/// `2016-01-08T11:34:18.000+07:00` (truncated, never rounded up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireTimeMillis(WireTime);
+
+impl WireTimeMillis {
+    pub fn new(at: DateTime<Utc>, tz: Tz) -> Self {
+        Self(WireTime::new(at, tz))
+    }
+
+    pub fn opt(at: Option<DateTime<Utc>>, tz: Tz) -> Option<Self> {
+        at.map(|at| Self::new(at, tz))
+    }
+}
+
+impl std::fmt::Display for WireTimeMillis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let WireTime { at, tz } = self.0;
+        at.with_timezone(&tz)
+            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .fmt(f)
+    }
+}
+
+impl Serialize for WireTimeMillis {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,6 +81,21 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&wire).unwrap(),
             "\"2013-11-25T15:32:47+07:00\""
+        );
+    }
+
+    #[test]
+    fn renders_the_later_format_with_milliseconds() {
+        let at = Utc.with_ymd_and_hms(2016, 1, 8, 4, 34, 18).unwrap();
+        let jakarta = chrono_tz::Asia::Jakarta;
+        assert_eq!(
+            WireTimeMillis::new(at, jakarta).to_string(),
+            "2016-01-08T11:34:18.000+07:00"
+        );
+        let later = at + chrono::Duration::microseconds(999_999);
+        assert_eq!(
+            serde_json::to_string(&WireTimeMillis::new(later, jakarta)).unwrap(),
+            "\"2016-01-08T11:34:18.999+07:00\""
         );
     }
 }

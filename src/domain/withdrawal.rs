@@ -58,3 +58,14 @@ pub struct Withdrawal {
     pub processed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
 }
+
+/// One line of a bulk-transfer file: a withdrawal and where it is paid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payout {
+    pub withdrawal_id: WithdrawalId,
+    pub bank_name: String,
+    pub account_number: String,
+    pub account_name: String,
+    /// What the user receives (the fee, if any, stays in dompet).
+    pub amount: i64,
+}

@@ -183,6 +183,34 @@ pub enum WithdrawErrors {
     Unavailable(ErrorEnvelope),
 }
 
+/// The error answers of the top-up endpoint besides rule rejections.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub enum TopupErrors {
+    /// A body that cannot be parsed, a content type that is neither form nor
+    /// JSON, or a malformed `Idempotency-Key`.
+    #[response(status = 400, example = json!(public_example(PublicError::BadRequest)))]
+    BadRequest(ErrorEnvelope),
+    #[response(status = 401, example = json!(public_example(PublicError::Unauthorized)),
+               headers(("WWW-Authenticate" = String, description = "`Basic realm=\"dompet\"`")))]
+    Unauthorized(ErrorEnvelope),
+    #[response(status = 408, example = json!(public_example(PublicError::Timeout)))]
+    Timeout(ErrorEnvelope),
+    /// A body over 16 KiB.
+    #[response(status = 413, example = json!(public_example(PublicError::PayloadTooLarge)))]
+    PayloadTooLarge(ErrorEnvelope),
+    /// The `Idempotency-Key` was used before with other parameters; nothing
+    /// was done.
+    #[response(status = 422, example = json!(
+        {"status": "ERROR", "unique_code": null, "message": PublicError::TopupIdempotencyMismatch.message()}))]
+    KeyReused(super::public::TopupAnswer),
+    #[response(status = 500, example = json!(public_example(PublicError::Internal)))]
+    Internal(ErrorEnvelope),
+    #[response(status = 503, example = json!(public_example(PublicError::Unavailable)),
+               headers(("Retry-After" = Option<u32>, description = "Seconds to wait, when known.")))]
+    Unavailable(ErrorEnvelope),
+}
+
 /// The error answers of the login besides its own `ERROR` bodies.
 #[derive(IntoResponses)]
 #[allow(dead_code)] // read only by the OpenAPI derive
@@ -254,6 +282,24 @@ pub mod operator_examples {
         operator_example(OperatorError::from(ServiceError::Conflict(
             "this username is taken".into(),
         )))
+    }
+
+    pub fn topup_not_found() -> Value {
+        operator_example(OperatorError::topup_not_found())
+    }
+
+    pub fn topup_not_pending() -> Value {
+        operator_example(OperatorError::from(ServiceError::TopupNotPending(
+            crate::domain::TopupState::Confirmed,
+        )))
+    }
+
+    pub fn balance_overflow() -> Value {
+        operator_example(OperatorError::from(ServiceError::BalanceOverflow))
+    }
+
+    pub fn statement_too_large() -> Value {
+        operator_example(OperatorError::statement_too_large())
     }
 
     pub fn insufficient_balance() -> Value {

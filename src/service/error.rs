@@ -1,7 +1,7 @@
 //! What can go wrong in a service call, free of any HTTP meaning. The texts
 //! here are for logs; each surface words its own answers in its error map.
 
-use crate::domain::WithdrawalState;
+use crate::domain::{TopupState, WithdrawalState};
 
 type Source = Box<dyn std::error::Error + Send + Sync>;
 
@@ -15,6 +15,10 @@ pub enum ServiceError {
     WithdrawalNotFound,
     #[error("the withdrawal is {}, not pending", .0.as_str())]
     NotPending(WithdrawalState),
+    #[error("top-up not found")]
+    TopupNotFound,
+    #[error("the top-up is {}, not pending", .0.as_str())]
+    TopupNotPending(TopupState),
     #[error("the balance {balance} is less than the debit of {amount}")]
     InsufficientBalance { balance: i64, amount: i64 },
     #[error("the balance would exceed the largest amount the ledger can hold")]

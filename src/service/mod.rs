@@ -4,12 +4,17 @@
 mod auth;
 mod error;
 mod history;
+mod history_v2;
 mod lifecycle;
 mod login;
 mod passwords;
+mod payouts;
 mod reads;
+mod reconcile;
 pub mod seed;
+mod statement;
 mod tokens;
+mod topup;
 mod users;
 mod verify;
 mod wallet;
@@ -21,9 +26,13 @@ use sqlx::PgPool;
 use crate::database::replicas::Replicas;
 
 pub use error::ServiceError;
+pub use history_v2::{BalancedHistory, CombinedHistory};
 pub use login::{Credentials, LoginOutcome, Session, LOGIN_TOKEN_LEN};
 pub use passwords::Passwords;
+pub use payouts::Settled;
+pub use reconcile::{Ambiguous, Duplicate, InvalidLine, Matched, ReconcileReport, Unmatched};
 pub use tokens::{Revoked, MAX_TOKENS_PER_USER};
+pub use topup::{TopupOutcome, TopupRequest, TopupRule, MAX_TOPUP, MIN_TOPUP};
 pub use users::{CreatedUser, NewBankAccount, NewUser};
 pub use verify::LedgerReport;
 pub use wallet::{Posted, Posting};
@@ -65,6 +74,8 @@ pub struct Dompet {
     pool: PgPool,
     timezone: Tz,
     withdrawal_fee: i64,
+    /// How long a top-up request waits for its transfer (SPEC §5.3).
+    topup_ttl_hours: i32,
     passwords: Passwords,
     replicas: Replicas,
 }
@@ -75,9 +86,18 @@ impl Dompet {
             pool,
             timezone,
             withdrawal_fee,
+            topup_ttl_hours: Self::DEFAULT_TOPUP_TTL_HOURS,
             passwords: Passwords::new(),
             replicas: Replicas::default(),
         }
+    }
+
+    pub const DEFAULT_TOPUP_TTL_HOURS: i32 = 48;
+
+    /// Pending top-ups expire this many hours after they were requested.
+    pub fn with_topup_ttl_hours(mut self, hours: i32) -> Self {
+        self.topup_ttl_hours = hours;
+        self
     }
 
     /// Sends history reads to these streaming replicas (SPEC §8).

@@ -4,7 +4,10 @@ use sqlx::PgConnection;
 
 use super::{Dompet, ServiceError};
 use crate::{
-    domain::{Action, Amount, Mutation, MutationType, UserId, Wallet, WithdrawalId},
+    domain::{
+        Action, Amount, Mutation, MutationType, Note, TopupId, TransactionNo, UserId, Wallet,
+        WithdrawalId,
+    },
     store::{
         mutations::{self, NewMutation},
         wallets, write_marks,
@@ -18,6 +21,9 @@ pub struct Posting {
     pub action: Action,
     pub amount: Amount,
     pub transaction_id: Option<i64>,
+    /// The marketplace's transaction number (SPEC §5.2).
+    pub transaction_no: Option<TransactionNo>,
+    pub note: Option<Note>,
     pub idempotency_key: String,
 }
 
@@ -34,6 +40,8 @@ impl Posting {
             && row.action == self.action
             && row.amount == self.amount.get()
             && row.transaction_id == self.transaction_id
+            && row.transaction_no.as_deref() == self.transaction_no.as_ref().map(|t| t.as_str())
+            && row.note.as_deref() == self.note.as_ref().map(|n| n.as_str())
     }
 }
 
@@ -41,9 +49,60 @@ impl Posting {
 pub(crate) enum Origin<'a> {
     Posting {
         transaction_id: Option<i64>,
+        transaction_no: Option<&'a TransactionNo>,
+        note: Option<&'a Note>,
         idempotency_key: &'a str,
     },
+    /// A withdrawal's debit or the restore of a cancelled one: dompet writes
+    /// the note, naming the withdrawal.
     Withdrawal(WithdrawalId),
+    /// The credit of a confirmed top-up, named in dompet's note.
+    Topup(TopupId),
+}
+
+/// The columns that tie a mutation to where it came from.
+#[derive(Default)]
+struct Links<'a> {
+    transaction_id: Option<i64>,
+    transaction_no: Option<&'a TransactionNo>,
+    idempotency_key: Option<&'a str>,
+    withdrawal_id: Option<WithdrawalId>,
+    topup_id: Option<TopupId>,
+    note: Option<Note>,
+}
+
+impl<'a> Origin<'a> {
+    /// dompet writes its own note, naming the ticket, on the movements it
+    /// makes; a posting carries the back office's.
+    fn links(self, action: Action) -> Links<'a> {
+        match self {
+            Origin::Posting {
+                transaction_id,
+                transaction_no,
+                note,
+                idempotency_key,
+            } => Links {
+                transaction_id,
+                transaction_no,
+                idempotency_key: Some(idempotency_key),
+                note: note.cloned(),
+                ..Links::default()
+            },
+            Origin::Withdrawal(id) => Links {
+                withdrawal_id: Some(id),
+                note: Some(match action {
+                    Action::Restore => Note::restore(id),
+                    _ => Note::withdrawal(id),
+                }),
+                ..Links::default()
+            },
+            Origin::Topup(id) => Links {
+                topup_id: Some(id),
+                note: Some(Note::topup(id)),
+                ..Links::default()
+            },
+        }
+    }
 }
 
 /// Appends one mutation to a wallet locked by the caller's transaction and
@@ -68,13 +127,7 @@ pub(crate) async fn apply_in_tx(
         }
         MutationType::Debit => wallet.balance - amount.get(),
     };
-    let (transaction_id, withdrawal_id, idempotency_key) = match origin {
-        Origin::Posting {
-            transaction_id,
-            idempotency_key,
-        } => (transaction_id, None, Some(idempotency_key)),
-        Origin::Withdrawal(id) => (None, Some(id), None),
-    };
+    let links = origin.links(action);
     let row = mutations::insert(
         &mut *conn,
         NewMutation {
@@ -84,9 +137,12 @@ pub(crate) async fn apply_in_tx(
             amount,
             initial_balance: wallet.balance,
             final_balance,
-            transaction_id,
-            withdrawal_id,
-            idempotency_key,
+            transaction_id: links.transaction_id,
+            transaction_no: links.transaction_no.map(TransactionNo::as_str),
+            note: links.note.as_ref().map(Note::as_str),
+            withdrawal_id: links.withdrawal_id,
+            topup_id: links.topup_id,
+            idempotency_key: links.idempotency_key,
         },
     )
     .await?;
@@ -127,6 +183,8 @@ impl Dompet {
         }
         let origin = Origin::Posting {
             transaction_id: posting.transaction_id,
+            transaction_no: posting.transaction_no.as_ref(),
+            note: posting.note.as_ref(),
             idempotency_key: key,
         };
         let row = apply_in_tx(&mut tx, &mut wallet, posting.action, posting.amount, origin)

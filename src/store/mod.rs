@@ -4,11 +4,16 @@
 pub mod attempts;
 pub mod bank_accounts;
 pub mod health;
+pub mod history_v2;
 pub mod idempotency;
 pub mod login_throttle;
 pub mod mutations;
+pub mod payouts;
 pub mod seed;
+pub mod statement_lines;
 pub mod tokens;
+pub mod topup_idempotency;
+pub mod topups;
 pub mod users;
 pub mod verify;
 pub mod wallets;

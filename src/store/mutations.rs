@@ -3,7 +3,7 @@
 use sqlx::PgConnection;
 
 use crate::domain::{
-    Action, Amount, Mutation, MutationId, MutationType, UserId, WalletId, WithdrawalId,
+    Action, Amount, Mutation, MutationId, MutationType, TopupId, UserId, WalletId, WithdrawalId,
 };
 
 pub struct NewMutation<'a> {
@@ -14,7 +14,10 @@ pub struct NewMutation<'a> {
     pub initial_balance: i64,
     pub final_balance: i64,
     pub transaction_id: Option<i64>,
+    pub transaction_no: Option<&'a str>,
+    pub note: Option<&'a str>,
     pub withdrawal_id: Option<WithdrawalId>,
+    pub topup_id: Option<TopupId>,
     pub idempotency_key: Option<&'a str>,
 }
 
@@ -22,11 +25,13 @@ pub async fn insert(conn: &mut PgConnection, m: NewMutation<'_>) -> Result<Mutat
     sqlx::query_as!(
         Mutation,
         r#"insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
-                                  final_balance, transaction_id, withdrawal_id, idempotency_key)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                  final_balance, transaction_id, transaction_no, note,
+                                  withdrawal_id, topup_id, idempotency_key)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            returning id as "id: MutationId", user_id as "user_id: UserId",
                      type as "kind: MutationType", action as "action: Action", amount,
-                     initial_balance, final_balance, transaction_id, created_at, updated_at"#,
+                     initial_balance, final_balance, transaction_id, transaction_no, note,
+                  created_at, updated_at"#,
         m.user_id.get(),
         m.deposit_id.get(),
         m.action.mutation_type().as_str(),
@@ -35,7 +40,10 @@ pub async fn insert(conn: &mut PgConnection, m: NewMutation<'_>) -> Result<Mutat
         m.initial_balance,
         m.final_balance,
         m.transaction_id,
+        m.transaction_no,
+        m.note,
         m.withdrawal_id.map(WithdrawalId::get),
+        m.topup_id.map(TopupId::get),
         m.idempotency_key,
     )
     .fetch_one(conn)
@@ -50,7 +58,8 @@ pub async fn find_by_idempotency_key(
         Mutation,
         r#"select id as "id: MutationId", user_id as "user_id: UserId",
                   type as "kind: MutationType", action as "action: Action", amount,
-                  initial_balance, final_balance, transaction_id, created_at, updated_at
+                  initial_balance, final_balance, transaction_id, transaction_no, note,
+                  created_at, updated_at
            from mutations where idempotency_key = $1"#,
         key
     )
@@ -69,7 +78,8 @@ pub async fn page_for_user(
         Mutation,
         r#"select id as "id: MutationId", user_id as "user_id: UserId",
                   type as "kind: MutationType", action as "action: Action", amount,
-                  initial_balance, final_balance, transaction_id, created_at, updated_at
+                  initial_balance, final_balance, transaction_id, transaction_no, note,
+                  created_at, updated_at
            from mutations where user_id = $1
            order by id desc limit $2 offset $3"#,
         user_id.get(),

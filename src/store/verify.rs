@@ -1,5 +1,6 @@
-//! The ledger audit: every invariant of SPEC §2 as one set-based query, so
-//! the database does the scanning (one ordered pass over `mutations`).
+//! The ledger audit: every invariant of SPEC §2 and of the top-ups of §5.4
+//! as one set-based query, so the database does the scanning (one ordered
+//! pass over `mutations`).
 
 use sqlx::PgConnection;
 
@@ -82,6 +83,27 @@ pub async fn violations(
                where (w.state = 'cancelled'
                       and (r.id is null or r.amount <> w.amount + w.fee or r.user_id <> w.user_id))
                   or (w.state <> 'cancelled' and r.id is not null)
+               union all
+               -- Every confirmed top-up has exactly one credit of its total
+               -- to its owner (a second is refused by mutations_one_credit_per_topup);
+               -- no other top-up has one.
+               select 'topup_credit_mismatch', t.user_id, m.id, null,
+                      case when m.id is null then format('confirmed top-up #T%s has no credit', t.id)
+                           when t.state <> 'confirmed' then format('credit for top-up #T%s, which is %s', t.id, t.state)
+                           when m.user_id <> t.user_id then format('credit for top-up #T%s went to user %s', t.id, m.user_id)
+                           when m.action <> 'topup' then format('%s mutation for top-up #T%s', m.action, t.id)
+                           else format('credit of %s for top-up #T%s of total %s', m.amount, t.id, t.total) end
+               from topups t
+               left join mutations m on m.topup_id = t.id
+               where (t.state = 'confirmed'
+                      and (m.id is null or m.amount <> t.total or m.user_id <> t.user_id or m.action <> 'topup'))
+                  or (t.state <> 'confirmed' and m.id is not null)
+               union all
+               select 'statement_line_mismatch', t.user_id, null, null,
+                      format('statement line %s of %s applied to top-up #T%s (%s, total %s)',
+                             s.reference, s.amount, t.id, t.state, t.total)
+               from statement_lines s join topups t on t.id = s.topup_id
+               where t.state <> 'confirmed' or s.amount <> t.total
            )
            select rule_name as "check!", user_id as "user_id!: UserId",
                   mutation_id as "mutation_id: MutationId",

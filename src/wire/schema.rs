@@ -3,7 +3,7 @@
 
 use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, SchemaType, Type};
 
-use crate::domain::{Action, MutationType, WithdrawalState};
+use crate::domain::{Action, MutationType, TopupState, WithdrawalState};
 
 fn words(values: impl IntoIterator<Item = &'static str>) -> ObjectBuilder {
     ObjectBuilder::new()
@@ -49,30 +49,55 @@ pub fn withdrawal_state() -> Object {
         .build()
 }
 
-fn time(nullable: bool) -> Object {
+pub fn topup_state() -> Object {
+    use TopupState::*;
+    words([Pending, Confirmed, Cancelled, Expired].map(TopupState::as_str))
+        .examples(["pending"])
+        .build()
+}
+
+fn time(nullable: bool, millis: bool) -> Object {
     let kind = match nullable {
         true => SchemaType::from_iter([Type::String, Type::Null]),
         false => SchemaType::Type(Type::String),
     };
+    let (pattern, description, example) = match millis {
+        false => (
+            r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$",
+            "Seconds, no fraction, with the offset of the service time zone (Asia/Jakarta: +07:00).",
+            "2013-11-25T15:32:47+07:00",
+        ),
+        true => (
+            r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2}$",
+            "Milliseconds, with the offset of the service time zone (Asia/Jakarta: +07:00).",
+            "2016-01-08T11:34:18.000+07:00",
+        ),
+    };
     ObjectBuilder::new()
         .schema_type(kind)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-        .pattern(Some(
-            r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}:[0-9]{2}$",
-        ))
-        .description(Some(
-            "Seconds, no fraction, with the offset of the service time zone (Asia/Jakarta: +07:00).",
-        ))
-        .examples(["2013-11-25T15:32:47+07:00"])
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .examples([example])
         .build()
 }
 
 /// `2013-11-25T15:32:47+07:00`.
 pub fn wire_time() -> Object {
-    time(false)
+    time(false, false)
 }
 
 /// `2013-11-25T15:32:47+07:00` or `null` where unset.
 pub fn wire_time_or_null() -> Object {
-    time(true)
+    time(true, false)
+}
+
+/// `2016-01-08T11:34:18.000+07:00` (the later API).
+pub fn wire_time_millis() -> Object {
+    time(false, true)
+}
+
+/// `2016-01-08T11:34:18.000+07:00` or `null` where unset.
+pub fn wire_time_millis_or_null() -> Object {
+    time(true, true)
 }

@@ -492,6 +492,8 @@ impl TestApp {
                 action: Action::Topup,
                 amount: Amount::new(amount).expect("positive amount"),
                 transaction_id: None,
+                transaction_no: None,
+                note: None,
                 idempotency_key: format!("test-credit-{}", random(16)),
             })
             .await

@@ -29,5 +29,10 @@ mod withdraw_params;
 mod withdraw_races;
 mod withdraw_rules;
 
+mod finance;
+mod history_v2;
+mod money_support;
+mod topup;
+
 mod operations;
 mod startup;

@@ -652,7 +652,7 @@ async fn a_malformed_posting_is_400_invalid_request_and_moves_no_money() {
         ),
         (
             "unknown field",
-            json!({"user_id":id,"action":"topup","amount":100,"idempotency_key":"k","note":"x"})
+            json!({"user_id":id,"action":"topup","amount":100,"idempotency_key":"k","memo":"x"})
                 .to_string(),
         ),
         ("not JSON", "{\"user_id\":".to_owned()),

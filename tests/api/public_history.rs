@@ -29,6 +29,8 @@ async fn post(
             action,
             amount: Amount::new(amount).unwrap(),
             transaction_id,
+            transaction_no: None,
+            note: None,
             idempotency_key: format!("history-{}", crate::helpers::random(16)),
         })
         .await

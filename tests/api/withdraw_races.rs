@@ -121,6 +121,8 @@ async fn a_withdrawal_racing_payment_debits_never_overdraws_the_wallet() {
                         action: Action::Payment,
                         amount: Amount::new(15_000).unwrap(),
                         transaction_id: Some(i),
+                        transaction_no: None,
+                        note: None,
                         idempotency_key: key,
                     })
                     .await

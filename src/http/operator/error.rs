@@ -57,6 +57,14 @@ impl OperatorError {
         )
     }
 
+    pub fn statement_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the statement is over 1 MiB; split it or use `dompet topup reconcile FILE.csv`",
+        )
+    }
+
     pub fn user_not_found() -> Self {
         ServiceError::UserNotFound.into()
     }
@@ -67,6 +75,10 @@ impl OperatorError {
 
     pub fn withdrawal_not_found() -> Self {
         ServiceError::WithdrawalNotFound.into()
+    }
+
+    pub fn topup_not_found() -> Self {
+        ServiceError::TopupNotFound.into()
     }
 
     pub fn status(&self) -> StatusCode {
@@ -99,6 +111,14 @@ impl From<ServiceError> for OperatorError {
                 S::CONFLICT,
                 "withdrawal_not_pending",
                 format!("the withdrawal is {}, not pending", state.as_str()),
+            ),
+            ServiceError::TopupNotFound => {
+                Self::new(S::NOT_FOUND, "topup_not_found", "top-up not found")
+            }
+            ServiceError::TopupNotPending(state) => Self::new(
+                S::CONFLICT,
+                "topup_not_pending",
+                format!("the top-up is {}, not pending", state.as_str()),
             ),
             ServiceError::InsufficientBalance { balance, amount } => Self::new(
                 S::UNPROCESSABLE_ENTITY,

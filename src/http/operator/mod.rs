@@ -3,19 +3,24 @@
 
 mod error;
 mod money;
+mod payouts;
 mod tokens;
+mod topups;
 mod users;
 
 use axum::{
     extract::{
         rejection::{JsonRejection, PathRejection, QueryRejection},
-        FromRequest, FromRequestParts,
+        DefaultBodyLimit, FromRequest, FromRequestParts,
     },
     http::{header, request::Parts},
 };
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
+};
 
 pub use self::error::{OperatorError, OperatorErrorBody, OperatorErrorDetail};
 use super::AppState;
@@ -34,6 +39,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(money::list_withdrawals))
         .routes(routes!(money::process_withdrawal))
         .routes(routes!(money::cancel_withdrawal))
+        .routes(routes!(payouts::export))
+        .routes(routes!(payouts::process))
+        .routes(routes!(payouts::cancel))
+        .routes(routes!(topups::list))
+        .routes(routes!(topups::confirm))
+        .routes(routes!(topups::cancel))
+        .routes(routes!(topups::reconcile).layer(DefaultBodyLimit::max(topups::STATEMENT_LIMIT)))
         .routes(routes!(money::verify_ledger))
 }
 

@@ -15,7 +15,7 @@ use super::{
     path_id, Operator, OperatorJson, OperatorPath, OperatorQuery,
 };
 use crate::{
-    domain::{Action, Amount, Mutation, UserId, WithdrawalId},
+    domain::{Action, Amount, Mutation, Note, TransactionNo, UserId, WithdrawalId},
     http::{
         openapi::{operator_examples as example, OperatorErrors},
         AppState,
@@ -38,6 +38,17 @@ pub struct PostMutation {
     /// The marketplace transaction this mutation belongs to.
     #[schema(examples(51939))]
     transaction_id: Option<i64>,
+    /// The marketplace's transaction number: at most 32 visible ASCII characters.
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[\\x21-\\x7E]{1,32}$",
+        examples("BL13NOV25ABCD")
+    )]
+    transaction_no: Option<String>,
+    /// At most 500 characters, shown to the user in the v2 history.
+    #[schema(min_length = 1, max_length = 500, examples("Pencairan dana penjualan"))]
+    note: Option<String>,
     /// 1 to 255 bytes. The same key twice applies once and answers the first result.
     #[schema(min_length = 1, max_length = 255, examples("remit-51939"))]
     idempotency_key: String,
@@ -124,11 +135,23 @@ pub async fn post_mutation(
         .map_err(|e: crate::domain::UnknownAction| OperatorError::invalid(e.to_string()))?;
     let amount = Amount::new(body.amount)
         .ok_or_else(|| OperatorError::invalid("amount must be a whole number ≥ 1"))?;
+    let transaction_no = body
+        .transaction_no
+        .map(TransactionNo::parse)
+        .transpose()
+        .map_err(OperatorError::invalid)?;
+    let note = body
+        .note
+        .map(Note::parse)
+        .transpose()
+        .map_err(OperatorError::invalid)?;
     let posting = Posting {
         user_id: body.user_id,
         action,
         amount,
         transaction_id: body.transaction_id,
+        transaction_no,
+        note,
         idempotency_key: body.idempotency_key,
     };
     let tz = state.dompet.timezone();

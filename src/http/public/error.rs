@@ -1,7 +1,7 @@
 //! The public API's one error type: status codes and texts of every error
 //! answer, in the envelopes of `texts`.
 
-use super::texts::{ErrorEnvelope, WithdrawAnswer};
+use super::texts::{ErrorEnvelope, TopupAnswer, WithdrawAnswer};
 use crate::service::ServiceError;
 use axum::{
     http::{header, HeaderValue, StatusCode},
@@ -18,6 +18,8 @@ pub enum PublicError {
     Timeout,
     PayloadTooLarge,
     IdempotencyMismatch,
+    /// The same, on the top-up endpoint, in its own envelope.
+    TopupIdempotencyMismatch,
     Unavailable,
     Internal,
 }
@@ -31,7 +33,9 @@ impl PublicError {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Timeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyMismatch | Self::TopupIdempotencyMismatch => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -75,6 +79,9 @@ impl IntoResponse for PublicError {
         let mut response = match self {
             Self::IdempotencyMismatch => {
                 Json(WithdrawAnswer::error(self.message())).into_response()
+            }
+            Self::TopupIdempotencyMismatch => {
+                Json(TopupAnswer::error(self.message())).into_response()
             }
             _ => Json(ErrorEnvelope::new(self.message())).into_response(),
         };

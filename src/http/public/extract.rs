@@ -177,7 +177,7 @@ impl<S: Send + Sync> FromRequest<S> for WithdrawParams {
     }
 }
 
-fn media_type(headers: &HeaderMap) -> Result<Option<String>, PublicError> {
+pub(super) fn media_type(headers: &HeaderMap) -> Result<Option<String>, PublicError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(None);
     };

@@ -4,8 +4,10 @@
 mod auth;
 mod error;
 mod extract;
+mod history_v2;
 mod login;
 mod texts;
+mod topup;
 
 use axum::{
     extract::State,
@@ -21,7 +23,7 @@ use self::{
 };
 pub(super) use self::{
     extract::{PageQuery, WithdrawForm, WithdrawJson},
-    texts::{ErrorEnvelope, History, WithdrawAnswer},
+    texts::{ErrorEnvelope, History, TopupAnswer, WithdrawAnswer},
 };
 use super::{
     openapi::{PublicReadErrors, WithdrawErrors},
@@ -34,6 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(mutations))
         .routes(routes!(withdrawals))
         .routes(routes!(withdraw))
+        .merge(history_v2::router())
+        .merge(topup::router())
         .routes(routes!(login::authenticate))
 }
 

@@ -7,13 +7,18 @@ use utoipa::ToSchema;
 use super::PublicError;
 use crate::{
     domain::WithdrawalId,
-    service::{LoginOutcome, Rule, WithdrawOutcome},
+    service::{LoginOutcome, Rule, TopupOutcome, TopupRule, WithdrawOutcome},
     wire::schema,
 };
 
 pub const WITHDRAW_ACCEPTED: &str =
     "Pencairan akan diproses oleh tim Bukalapak. Dana akan ditransfer ke rekening Anda dalam waktu 1x24 jam.";
 pub const LOCKED_OUT: &str = "Terlalu banyak percobaan password. Coba lagi nanti.";
+pub const TOPUP_ACCEPTED: &str = "Topup berhasil di-request";
+/// Every code from 1 to 999 is in use for this amount (not in the document:
+/// dompet's own wording, in the document's style).
+pub const TOPUP_NO_CODE_FREE: &str =
+    "Kode unik untuk nominal ini sedang habis, silakan coba nominal lain atau coba lagi nanti";
 /// The later document's login failure, without a final period as there.
 pub const LOGIN_INVALID: &str = "Username atau password tidak valid";
 pub const LOGIN_THROTTLED: &str = "Terlalu banyak percobaan login. Coba lagi nanti.";
@@ -27,7 +32,9 @@ pub fn error_message(error: PublicError) -> &'static str {
         PublicError::BadRequest => "Format permintaan tidak valid.",
         PublicError::Timeout => "Waktu permintaan habis.",
         PublicError::PayloadTooLarge => "Permintaan terlalu besar.",
-        PublicError::IdempotencyMismatch => "Idempotency-Key sudah dipakai untuk permintaan lain.",
+        PublicError::IdempotencyMismatch | PublicError::TopupIdempotencyMismatch => {
+            "Idempotency-Key sudah dipakai untuk permintaan lain."
+        }
         PublicError::Unavailable => "Database tidak tersedia.",
         PublicError::Internal => "Terjadi kesalahan pada server.",
     }
@@ -42,6 +49,14 @@ pub fn rule_message(rule: Rule) -> &'static str {
         Rule::Password => "Password tidak valid.",
         Rule::Balance => "Pencairan dana maksimal sejumlah saldo yang dimiliki.",
         Rule::BalanceWithFee => "Jumlah pencairan dan biaya transfer lebih besar dari saldo.",
+    }
+}
+
+/// The later document's message for each top-up rule.
+pub fn topup_rule_message(rule: TopupRule) -> &'static str {
+    match rule {
+        TopupRule::Amount => "Minimal Top Up adalah Rp. 10.000,- dan Maksimal Rp. 100.000.000,-",
+        TopupRule::BankAccount => "Id rekening bank tidak terdaftar",
     }
 }
 
@@ -168,6 +183,51 @@ impl From<LoginOutcome> for LoginAnswer {
             },
             LoginOutcome::Invalid => Self::error(LOGIN_INVALID),
             LoginOutcome::Throttled => Self::error(LOGIN_THROTTLED),
+        }
+    }
+}
+
+/// `{"status","unique_code","message"}`: every answer of the top-up
+/// endpoint but the generic errors.
+#[derive(Serialize, ToSchema)]
+pub struct TopupAnswer {
+    #[schema(schema_with = schema::status)]
+    status: &'static str,
+    /// 1 to 999 on success: transfer exactly `amount + unique_code`; else `null`.
+    #[schema(required = true, minimum = 1, maximum = 999, examples(213))]
+    unique_code: Option<i32>,
+    /// `Topup berhasil di-request`, or every failed rule's message joined with `", "`.
+    message: String,
+}
+
+impl TopupAnswer {
+    pub fn error(message: &'static str) -> Self {
+        Self {
+            status: "ERROR",
+            unique_code: None,
+            message: message.to_owned(),
+        }
+    }
+}
+
+impl From<TopupOutcome> for TopupAnswer {
+    fn from(outcome: TopupOutcome) -> Self {
+        match outcome {
+            TopupOutcome::Accepted { unique_code, .. } => Self {
+                status: "OK",
+                unique_code: Some(unique_code),
+                message: TOPUP_ACCEPTED.to_owned(),
+            },
+            TopupOutcome::Rejected { rules } => Self {
+                status: "ERROR",
+                unique_code: None,
+                message: rules
+                    .iter()
+                    .map(|&rule| topup_rule_message(rule))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+            TopupOutcome::NoCodeFree => Self::error(TOPUP_NO_CODE_FREE),
         }
     }
 }

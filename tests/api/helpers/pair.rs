@@ -264,6 +264,8 @@ impl Node {
                 action: Action::Topup,
                 amount: Amount::new(balance).expect("positive"),
                 transaction_id: None,
+                transaction_no: None,
+                note: None,
                 idempotency_key: format!("fund-{}", random(16)),
             })
             .await
