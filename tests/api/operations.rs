@@ -429,6 +429,16 @@ async fn metrics_count_requests_by_route_template_and_money_by_outcome() {
         .await;
     app.send(app.request(Method::GET, "/no/such/path/987654321"))
         .await;
+    for amount in ["25000", "5"] {
+        let form = format!("amount={amount}&bank_account_id={account}");
+        app.send(
+            app.request(Method::POST, "/v2/dompet/topup.json")
+                .basic_auth(user.id, Some(&user.token))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form),
+        )
+        .await;
+    }
     let (demo, _) = app.seed_demo_user().await;
     app.login_token("demo", &demo.password).await;
     app.login("demo", "wrong-password").await;
@@ -457,6 +467,8 @@ async fn metrics_count_requests_by_route_template_and_money_by_outcome() {
     assert!(moved("dompet_withdrawals_total", &[("outcome", "accepted")]) >= 1.0);
     assert!(moved("dompet_withdrawals_total", &[("outcome", "rejected")]) >= 6.0);
     assert!(moved("dompet_lockouts_total", &[("kind", "withdraw_password")]) >= 1.0);
+    assert!(moved("dompet_topups_total", &[("outcome", "requested")]) >= 1.0);
+    assert!(moved("dompet_topups_total", &[("outcome", "rejected")]) >= 1.0);
     assert!(moved("dompet_logins_total", &[("outcome", "ok")]) >= 1.0);
     assert!(moved("dompet_logins_total", &[("outcome", "failed")]) >= 6.0);
     assert!(moved("dompet_lockouts_total", &[("kind", "login")]) >= 1.0);
