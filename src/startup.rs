@@ -11,7 +11,10 @@ use crate::{
     config::Config,
     http::{metrics_router, router, AppState},
     metrics::MetricsError,
-    service::Dompet,
+    service::{
+        retention::{spawn_pruner, Pruning},
+        Dompet,
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,9 @@ pub struct Application {
     router: Router,
     /// `DOMPET_METRICS_ADDR`'s listener and its `/metrics` app.
     metrics: Option<(TcpListener, Router)>,
+    /// For the background pruner, which runs while the app serves.
+    dompet: Dompet,
+    prune_interval: Duration,
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
@@ -51,7 +57,7 @@ impl Application {
         let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
             .with_replicas(replicas)
             .with_topup_ttl_hours(config.topup_ttl_hours);
-        let mut state = AppState::new(dompet, config.operator_token.as_ref())
+        let mut state = AppState::new(dompet.clone(), config.operator_token.as_ref())
             .with_access_log(config.access_log);
         let handle = match config.metrics_public || config.metrics_addr.is_some() {
             true => Some(crate::metrics::install()?),
@@ -71,6 +77,8 @@ impl Application {
             listener,
             router: router(state, config.request_timeout),
             metrics,
+            dompet,
+            prune_interval: config.prune_interval,
         })
     }
 
@@ -86,7 +94,8 @@ impl Application {
             .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish;
+    /// prunes old rows in the background meanwhile.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -108,9 +117,19 @@ impl Application {
             })
         });
         let upkeep = tokio::spawn(upkeep(until(stopped.clone())));
+        let (stop_pruner, prune_stop) = watch::channel(false);
+        let pruner = spawn_pruner(
+            self.dompet,
+            self.prune_interval,
+            Pruning::default(),
+            prune_stop,
+        );
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(until(stopped))
             .await;
+        // Ends after the batch in progress, before the pool is closed.
+        let _ = stop_pruner.send(true);
+        let _ = pruner.await;
         upkeep.abort();
         if let Some(metrics) = metrics {
             metrics.abort();

@@ -11,6 +11,7 @@ mod passwords;
 mod payouts;
 mod reads;
 mod reconcile;
+pub mod retention;
 pub mod seed;
 mod statement;
 mod tokens;

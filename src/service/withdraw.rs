@@ -22,7 +22,7 @@ use crate::{
 /// Wrong passwords within [`LOCKOUT_WINDOW_MINUTES`] that lock a user out…
 const LOCKOUT_FAILURES: i64 = 5;
 /// …for this long, counted from the last of them.
-const LOCKOUT_WINDOW_MINUTES: i64 = 30;
+pub(super) const LOCKOUT_WINDOW_MINUTES: i64 = 30;
 
 /// A withdrawal rule that can fail, in the order they are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,7 +156,7 @@ fn replay(stored: StoredAnswer, fingerprint: &str) -> Result<WithdrawOutcome, Se
         .map_err(|e| ServiceError::internal_from("stored idempotent answer unreadable", e))
 }
 
-fn minutes(n: i64) -> PgInterval {
+pub(super) fn minutes(n: i64) -> PgInterval {
     PgInterval {
         months: 0,
         days: 0,

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod login_throttle;
 pub mod mutations;
 pub mod payouts;
+pub mod retention;
 pub mod seed;
 pub mod statement_lines;
 pub mod tokens;

@@ -16,6 +16,11 @@ mod login;
 mod login_throttle;
 mod tokens;
 
+mod database_roles;
+mod database_unavailable;
+mod retention;
+mod startup_files;
+
 mod ledger_lifecycle;
 mod ledger_postings;
 mod ledger_races;

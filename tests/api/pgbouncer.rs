@@ -15,7 +15,6 @@ use std::{
 use dompet::{
     config::{Config, Secret},
     database::Database,
-    MIGRATOR,
 };
 use futures::future::join_all;
 
@@ -38,7 +37,8 @@ impl PgBouncer {
             .local_addr()
             .unwrap()
             .port();
-        let options = &db.options;
+        // dompet reaches the database through PgBouncer as its runtime role.
+        let options = &db.runtime_options;
         let password = db
             .url()
             .split_once("://")
@@ -131,7 +131,7 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
     // advisory locks, which transaction pooling cannot keep), then dompet
     // on PgBouncer only, statement cache off.
     let db = TestDb::create().await;
-    MIGRATOR.run(&db.pool(2).await).await.expect("migrate");
+    db.migrate().await;
     let bouncer = PgBouncer::start(&db);
     let mut config = Config::from_lookup(|_| None).expect("config");
     config.database_url = Some(Secret::new(bouncer.url()));

@@ -84,13 +84,15 @@ fn an_unreachable_database_is_one_line_naming_the_server_and_the_cause() {
 #[tokio::test]
 async fn a_port_in_use_is_one_line_naming_the_address() {
     let db = TestDb::create().await;
-    let url = db.url();
+    let [(url_name, url), (owner_name, owner)] = db.env();
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().unwrap().to_string();
     let lines = tokio::task::spawn_blocking(move || {
-        let public = failed_start(&[("DATABASE_URL", &url), ("DOMPET_ADDR", &addr)]);
+        let database = [(url_name, url.as_str()), (owner_name, owner.as_str())];
+        let public = failed_start(&[database[0], database[1], ("DOMPET_ADDR", &addr)]);
         let metrics = failed_start(&[
-            ("DATABASE_URL", &url),
+            database[0],
+            database[1],
             ("DOMPET_ADDR", "127.0.0.1:0"),
             ("DOMPET_METRICS_ADDR", &addr),
         ]);
@@ -135,9 +137,11 @@ impl Server {
     async fn start(db: &TestDb, env: &[(&str, &str)]) -> Self {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let mut env = env.to_vec();
-        let (url, addr_text) = (db.url(), addr.to_string());
+        let [(url_name, url), (owner_name, owner)] = db.env();
+        let addr_text = addr.to_string();
         env.extend([
-            ("DATABASE_URL", url.as_str()),
+            (url_name, url.as_str()),
+            (owner_name, owner.as_str()),
             ("DOMPET_ADDR", addr_text.as_str()),
         ]);
         let child = serve(&env)

@@ -3,7 +3,7 @@
 //! and texts are chosen, for the HTTP API and the command line alike.
 
 use axum::{
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
@@ -137,6 +137,14 @@ impl From<ServiceError> for OperatorError {
             ),
             ServiceError::Invalid(message) => Self::new(S::BAD_REQUEST, "invalid_request", message),
             ServiceError::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
+            ServiceError::Unavailable(_) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&err), "database unavailable; answered 503");
+                Self::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry shortly",
+                )
+            }
             ServiceError::Hashing(_)
             | ServiceError::Internal { .. }
             | ServiceError::Database(_) => {
@@ -173,6 +181,13 @@ impl IntoResponse for OperatorError {
                 message: &self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(crate::http::public::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }

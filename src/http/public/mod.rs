@@ -16,7 +16,7 @@ use axum::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub use self::error::PublicError;
+pub use self::error::{PublicError, RETRY_AFTER_SECS};
 use self::{
     auth::PublicUser,
     extract::{IdempotencyKey, Pagination, WithdrawParams},
@@ -197,13 +197,15 @@ async fn withdrawals(
 )]
 async fn withdraw(
     State(state): State<AppState>,
-    PublicUser(user_id): PublicUser,
+    user: Result<PublicUser, PublicError>,
     IdempotencyKey(key): IdempotencyKey,
     WithdrawParams(request): WithdrawParams,
 ) -> Result<Json<WithdrawAnswer>, PublicError> {
+    let PublicUser(user_id) = user.map_err(PublicError::for_withdraw)?;
     let outcome = state
         .dompet
         .request_withdrawal(user_id, request, key)
-        .await?;
+        .await
+        .map_err(|e| PublicError::from(e).for_withdraw())?;
     Ok(Json(outcome.into()))
 }

@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     http::{openapi::TopupErrors, AppState},
-    service::{ServiceError, TopupRequest},
+    service::TopupRequest,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -105,10 +105,7 @@ async fn topup(
         .dompet
         .request_topup(user_id, request, key)
         .await
-        .map_err(|e| match e {
-            ServiceError::IdempotencyMismatch => PublicError::TopupIdempotencyMismatch,
-            e => e.into(),
-        })?;
+        .map_err(|e| PublicError::from(e).for_topup())?;
     Ok(Json(outcome.into()))
 }
 

@@ -1,18 +1,21 @@
 //! The database side of start-up: the embedded cluster or `DATABASE_URL`,
-//! the pool, the migrations and the demo seed.
+//! the two roles (an owner that migrates, a runtime role that serves), the
+//! pool, the migrations and the demo seed.
 
 pub mod failover;
 pub mod replicas;
+pub mod roles;
 
 use std::{str::FromStr, time::Duration};
 
 use sqlx::{
+    migrate::MigrateError,
     postgres::{PgConnectOptions, PgPoolOptions},
     Connection, PgConnection, PgPool,
 };
 
 use crate::{
-    config::Config,
+    config::{split_urls, Config},
     pgcluster::{Cluster, ClusterError, Lifetime},
     service::{Dompet, ServiceError},
     store::withdrawals,
@@ -33,7 +36,18 @@ pub enum DatabaseError {
     #[error("cannot reach the database at {target}: {reason}")]
     Unreachable { target: String, reason: String },
     #[error("migrating the database failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(MigrateError),
+    #[error(
+        "migrating the database failed: {0} (DATABASE_URL's role may not change the schema: \
+         give the owner role's URL in DOMPET_MIGRATE_DATABASE_URL, or set DOMPET_MIGRATE=false)"
+    )]
+    MigrateDenied(MigrateError),
+    #[error(
+        "{0}, so it could rewrite the ledger: connect DATABASE_URL as a role that may only read \
+         and append mutations, and migrate as the owner through DOMPET_MIGRATE_DATABASE_URL \
+         (README, database roles); DOMPET_ALLOW_PRIVILEGED_ROLE=true starts anyway"
+    )]
+    PrivilegedRole(String),
     #[error("PostgreSQL does not know the time zone {zone}: {source}")]
     UnknownTimezone {
         zone: &'static str,
@@ -45,8 +59,26 @@ pub enum DatabaseError {
     Join(#[from] tokio::task::JoinError),
 }
 
+impl From<MigrateError> for DatabaseError {
+    fn from(err: MigrateError) -> Self {
+        let denied = match &err {
+            MigrateError::Execute(e) | MigrateError::ExecuteMigration(e, _) => e
+                .as_database_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "42501"),
+            _ => false,
+        };
+        if denied {
+            Self::MigrateDenied(err)
+        } else {
+            Self::Migrate(err)
+        }
+    }
+}
+
 /// The database this process works on, and the cluster it started, if any.
 pub struct Database {
+    /// Connected as the runtime role.
     pub pool: PgPool,
     cluster: Option<Cluster>,
 }
@@ -54,35 +86,74 @@ pub struct Database {
 impl Database {
     /// `DATABASE_URL` when set (migrated when `migrate`), else the embedded
     /// cluster under `data_dir`: started, migrated and seeded with the demo.
-    /// Either way the server must know the configured time zone.
+    /// Either way the server must know the configured time zone, and its role
+    /// must not be able to rewrite the ledger.
     pub async fn open(config: &Config, migrate: bool) -> Result<Self, DatabaseError> {
         let database = Self::connect(config, migrate).await?;
-        if let Err(e) = database.check_timezone(config).await {
+        let checked = async {
+            database.check_timezone(config).await?;
+            database.check_runtime_role(config).await
+        };
+        if let Err(e) = checked.await {
             database.close().await;
             return Err(e);
         }
         Ok(database)
     }
 
-    async fn connect(config: &Config, migrate: bool) -> Result<Self, DatabaseError> {
-        if let Some(url) = &config.database_url {
-            probe(url.expose()).await?;
-            let pool = connect_primary(config).await?;
-            if migrate {
-                MIGRATOR.run(&pool).await?;
-            }
-            return Ok(Self {
-                pool,
-                cluster: None,
-            });
+    /// `dompet migrate`: the migrations and the runtime role's grants, as the
+    /// owner, and nothing else.
+    pub async fn migrate_only(config: &Config) -> Result<(), DatabaseError> {
+        let Some(url) = &config.database_url else {
+            Self::open(config, true).await?.close().await;
+            return Ok(());
+        };
+        match &config.migrate_database_url {
+            Some(owner) => migrate_as_owner(owner.expose(), Some(url.expose())).await,
+            None => migrate_as_owner(url.expose(), None).await,
         }
+    }
+
+    async fn connect(config: &Config, migrate: bool) -> Result<Self, DatabaseError> {
+        let Some(url) = &config.database_url else {
+            return Self::embedded(config).await;
+        };
+        probe(url.expose()).await?;
+        let owner = config.migrate_database_url.as_ref();
+        if let (true, Some(owner)) = (migrate, owner) {
+            migrate_as_owner(owner.expose(), Some(url.expose())).await?;
+        }
+        let pool = connect_primary(config).await?;
+        if migrate && owner.is_none() {
+            // One role for everything: the start-up check below says whether
+            // that is allowed.
+            MIGRATOR.run(&pool).await?;
+        }
+        Ok(Self {
+            pool,
+            cluster: None,
+        })
+    }
+
+    /// The private cluster: its superuser owns the schema and migrates it;
+    /// the server connects as [`roles::EMBEDDED_RUNTIME_ROLE`].
+    async fn embedded(config: &Config) -> Result<Self, DatabaseError> {
         let root = config.data_dir.clone();
         let cluster =
             tokio::task::spawn_blocking(move || Cluster::start(&root, Lifetime::Persistent))
                 .await??;
         create_database_if_missing(&cluster.url("postgres"), EMBEDDED_DATABASE).await?;
-        let pool = pool(&cluster.url(EMBEDDED_DATABASE), config.db_max_connections).await?;
-        MIGRATOR.run(&pool).await?;
+        let mut owner = PgConnection::connect(&cluster.url(EMBEDDED_DATABASE)).await?;
+        let role = roles::EMBEDDED_RUNTIME_ROLE;
+        roles::ensure_runtime_role(&mut owner, role, cluster.runtime_password()).await?;
+        MIGRATOR.run(&mut owner).await?;
+        roles::grant_runtime(&mut owner, role).await?;
+        owner.close().await?;
+        let pool = pool(
+            &cluster.runtime_url(EMBEDDED_DATABASE),
+            config.db_max_connections,
+        )
+        .await?;
         Dompet::new(pool.clone(), config.timezone, config.withdrawal_fee)
             .seed_demo()
             .await?;
@@ -103,9 +174,25 @@ impl Database {
         Ok(tx.commit().await?)
     }
 
-    /// Applies the migrations this binary carries.
-    pub async fn migrate(&self) -> Result<(), DatabaseError> {
-        Ok(MIGRATOR.run(&self.pool).await?)
+    /// Refuses a runtime role that could rewrite the ledger. Refusing (not
+    /// warning) because the separation is what stops a compromised or buggy
+    /// process from changing history, and a warning scrolls past unread; the
+    /// override exists for servers where no second role can be made.
+    async fn check_runtime_role(&self, config: &Config) -> Result<(), DatabaseError> {
+        let mut tx = self.pool.begin().await?;
+        let risk = roles::ledger_rewrite_risk(&mut tx).await?;
+        tx.commit().await?;
+        let Some(risk) = risk else {
+            return Ok(());
+        };
+        if self.cluster.is_none() && config.allow_privileged_role {
+            tracing::error!(
+                "{risk}, so it could rewrite the ledger; starting anyway because \
+                 DOMPET_ALLOW_PRIVILEGED_ROLE=true"
+            );
+            return Ok(());
+        }
+        Err(DatabaseError::PrivilegedRole(risk))
     }
 
     /// Closes the pool, then stops the cluster this process started.
@@ -117,12 +204,39 @@ impl Database {
     }
 }
 
+/// Migrates as the owner role of `owner_url` (one server: the primary),
+/// then grants the runtime role of `runtime_urls` (when given; the first of
+/// a list of candidate primaries names it) what it needs.
+async fn migrate_as_owner(
+    owner_url: &str,
+    runtime_urls: Option<&str>,
+) -> Result<(), DatabaseError> {
+    let mut owner = PgConnection::connect(owner_url).await?;
+    MIGRATOR.run(&mut owner).await?;
+    let runtime_url = runtime_urls.and_then(|list| split_urls(list).into_iter().next());
+    if let Some(runtime_url) = runtime_url {
+        let role = PgConnectOptions::from_str(&runtime_url)?
+            .get_username()
+            .to_owned();
+        roles::grant_runtime(&mut owner, &role).await?;
+    }
+    owner.close().await?;
+    Ok(())
+}
+
+/// The pool settings of the server (the tests use them too).
+pub fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+}
+
 /// One connection before the pool, so that a server that cannot be reached
 /// is named with the real cause (refused, unknown host, wrong password)
 /// instead of the pool's "timed out"; the password is never shown. Several
 /// candidate primaries are left to the failover search, which names none.
 async fn probe(urls: &str) -> Result<(), DatabaseError> {
-    let urls = crate::config::split_urls(urls);
+    let urls = split_urls(urls);
     let [url] = urls.as_slice() else {
         return Ok(());
     };
@@ -151,12 +265,6 @@ pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error
     pool_options(max_connections).connect(url).await
 }
 
-fn pool_options(max_connections: u32) -> PgPoolOptions {
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
-}
-
 /// A pool on the primary `DATABASE_URL` names (the first candidate that
 /// accepts writes), with the configured size and statement cache.
 pub async fn connect_primary(config: &Config) -> Result<PgPool, sqlx::Error> {
@@ -171,7 +279,7 @@ pub fn primary_candidates(config: &Config) -> Result<failover::Candidates, sqlx:
     let urls = config
         .database_url
         .as_ref()
-        .map(|url| crate::config::split_urls(url.expose()))
+        .map(|url| split_urls(url.expose()))
         .unwrap_or_default();
     failover::Candidates::parse(&urls, config.db_statement_cache)
 }
