@@ -249,19 +249,40 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
         .await
         .map_err(|e| e.to_string())?;
     let served = async {
-        let app = Application::build(&config, database.pool.clone()).await?;
-        let addr = app.local_addr().map_err(|source| StartError::Bind {
-            addr: config.addr,
-            source,
+        // Requests get a pool of their own, every wait in it bounded below
+        // the request timeout; start-up work (migrations, the seed) had none.
+        let candidates = crate::database::primary_candidates(&config)
+            .ok()
+            .filter(|c| c.len() > 1);
+        let pool = match candidates {
+            Some(candidates) => crate::pool::serving_on_candidates(candidates, &config).await,
+            None => {
+                let options = database.pool.connect_options().as_ref().clone();
+                crate::pool::serving(options, &config).await
+            }
+        }
+        .map_err(|e| format!("cannot reach the database: {e}"))?;
+        let app = Application::build(&config, pool.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let addr = app.local_addr().map_err(|source| {
+            StartError::Bind {
+                addr: config.addr,
+                source,
+            }
+            .to_string()
         })?;
         tracing::info!(%addr, operator_api = config.operator_token.is_some(), "dompet is serving");
-        app.run_until(shutdown_signal())
+        let served = app
+            .run_until(shutdown_signal())
             .await
-            .map_err(|source| StartError::Bind { addr, source })
+            .map_err(|source| StartError::Bind { addr, source }.to_string());
+        pool.close().await;
+        served
     }
     .await;
     database.close().await;
-    served.map_err(|e| e.to_string())?;
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -58,6 +58,11 @@ pub struct Config {
     /// `DOMPET_DB_STATEMENT_CACHE`: prepared statements kept per connection;
     /// 0 behind a PgBouncer that cannot track them (transaction pooling).
     pub db_statement_cache: usize,
+    /// `DOMPET_DB_POOLER=pgbouncer` (or `DOMPET_DB_STATEMENT_CACHE=0`): a
+    /// transaction-mode pooler sits in front of PostgreSQL, so reads run
+    /// inside a transaction too (a `BEGIN` and a `COMMIT` more each); off by
+    /// default, where a read is one round trip.
+    pub db_transaction_pooler: bool,
     /// `DOMPET_MIGRATE_DATABASE_URL`: the owner role's URL, for migrations
     /// and the runtime role's grants; `DATABASE_URL` is then the runtime role.
     pub migrate_database_url: Option<Secret>,
@@ -230,6 +235,17 @@ impl Config {
                 .map_err(|_| fail("DOMPET_DB_STATEMENT_CACHE", v, "expected a number ≥ 0"))?,
             None => 100,
         };
+        let db_transaction_pooler = match get("DOMPET_DB_POOLER").as_deref() {
+            None | Some("" | "none") => db_statement_cache == 0,
+            Some("pgbouncer") => true,
+            Some(v) => {
+                return Err(fail(
+                    "DOMPET_DB_POOLER",
+                    v.into(),
+                    "expected none or pgbouncer",
+                ))
+            }
+        };
         let read_database_urls: Vec<Secret> = get("DOMPET_READ_DATABASE_URL")
             .map(|list| split_urls(&list).into_iter().map(Secret::new).collect())
             .unwrap_or_default();
@@ -291,6 +307,7 @@ impl Config {
             read_database_urls,
             replica_max_lag,
             db_statement_cache,
+            db_transaction_pooler,
         })
     }
 }
@@ -308,6 +325,7 @@ mod tests {
         assert_eq!(config.topup_ttl_hours, 48);
         assert!(config.migrate);
         assert!(config.database_url.is_none() && config.operator_token.is_none());
+        assert!(!config.db_transaction_pooler);
         assert!(!config.metrics_public && config.metrics_addr.is_none() && !config.access_log);
     }
 
@@ -358,6 +376,20 @@ mod tests {
             ["postgres://a:p,w@h1/db", "postgresql://b@h2:5433/db"]
         );
         assert_eq!(split_urls("postgres://h/db"), ["postgres://h/db"]);
+    }
+
+    #[test]
+    fn the_runtime_role_check_is_on_and_pruning_runs_every_ten_minutes_by_default() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert!(!config.allow_privileged_role && config.migrate_database_url.is_none());
+        assert_eq!(config.prune_interval, Duration::from_secs(600));
+        let err = Config::from_lookup(|n| (n == "DOMPET_PRUNE_INTERVAL_SECS").then(|| "0".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_PRUNE_INTERVAL_SECS"));
+        let err =
+            Config::from_lookup(|n| (n == "DOMPET_ALLOW_PRIVILEGED_ROLE").then(|| "maybe".into()))
+                .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_ALLOW_PRIVILEGED_ROLE"));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod pgcluster;
+pub mod pool;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -54,9 +54,12 @@ impl Application {
         if let Ok(candidates) = crate::database::primary_candidates(config) {
             candidates.spawn_watcher(pool.clone());
         }
+        let waits = crate::pool::Waits::for_request_timeout(config.request_timeout);
         let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
             .with_replicas(replicas)
-            .with_topup_ttl_hours(config.topup_ttl_hours);
+            .with_transaction_pooler(config.db_transaction_pooler)
+            .with_topup_ttl_hours(config.topup_ttl_hours)
+            .with_lock_wait(waits.lock);
         let mut state = AppState::new(dompet.clone(), config.operator_token.as_ref())
             .with_access_log(config.access_log);
         let handle = match config.metrics_public || config.metrics_addr.is_some() {

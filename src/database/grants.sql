@@ -11,12 +11,16 @@
 do $grants$
 declare
     app text := nullif(current_setting('dompet.runtime_role', true), '');
-    -- Tables the runtime role may not use fully. Every other table (and every
-    -- table a later migration adds) gets select, insert, update, delete.
+    -- Tables the runtime role may not use fully: the ledger's history, and
+    -- what makes a movement happen at most once (a statement line deleted
+    -- could be applied again). Every other table (and every table a later
+    -- migration adds) gets select, insert, update, delete.
     narrower constant jsonb := '{
-        "mutations":   "select, insert",
-        "deposits":    "select, insert, update",
-        "withdrawals": "select, insert, update"
+        "mutations":       "select, insert",
+        "deposits":        "select, insert, update",
+        "withdrawals":     "select, insert, update",
+        "topups":          "select, insert, update",
+        "statement_lines": "select, insert"
     }';
     tbl record;
 begin

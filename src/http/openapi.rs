@@ -150,9 +150,10 @@ pub enum PublicReadErrors {
     /// An unexpected failure; details are only in the server's log.
     #[response(status = 500, example = json!(public_example(PublicError::Internal)))]
     Internal(ErrorEnvelope),
-    /// The database or the server is overloaded or unreachable; retry later.
-    #[response(status = 503, example = json!(public_example(PublicError::Unavailable)),
-               headers(("Retry-After" = Option<u32>, description = "Seconds to wait, when known.")))]
+    /// Too much work waiting (shed at once), or the database could not serve
+    /// the request: nothing was done; retry after `Retry-After` seconds.
+    #[response(status = 503, example = json!(public_example(PublicError::Busy)),
+               headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")))]
     Unavailable(ErrorEnvelope),
 }
 
@@ -178,9 +179,12 @@ pub enum WithdrawErrors {
     KeyReused(super::public::WithdrawAnswer),
     #[response(status = 500, example = json!(public_example(PublicError::Internal)))]
     Internal(ErrorEnvelope),
-    #[response(status = 503, example = json!(public_example(PublicError::Unavailable)),
-               headers(("Retry-After" = Option<u32>, description = "Seconds to wait, when known.")))]
-    Unavailable(ErrorEnvelope),
+    /// Too much work waiting (shed at once), or the database could not serve
+    /// the request: nothing was done; retry after `Retry-After` seconds with
+    /// the same `Idempotency-Key`.
+    #[response(status = 503, example = json!(withdraw_example(PublicError::WithdrawBusy)),
+               headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")))]
+    Unavailable(super::public::WithdrawAnswer),
 }
 
 /// The error answers of the top-up endpoint besides rule rejections.
@@ -206,9 +210,12 @@ pub enum TopupErrors {
     KeyReused(super::public::TopupAnswer),
     #[response(status = 500, example = json!(public_example(PublicError::Internal)))]
     Internal(ErrorEnvelope),
-    #[response(status = 503, example = json!(public_example(PublicError::Unavailable)),
-               headers(("Retry-After" = Option<u32>, description = "Seconds to wait, when known.")))]
-    Unavailable(ErrorEnvelope),
+    /// Too much work waiting (shed at once), or the database could not serve
+    /// the request: nothing was done; retry after `Retry-After` seconds.
+    #[response(status = 503, example = json!(
+        {"status": "ERROR", "unique_code": null, "message": PublicError::TopupBusy.message()}),
+               headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")))]
+    Unavailable(super::public::TopupAnswer),
 }
 
 /// The error answers of the login besides its own `ERROR` bodies.
@@ -219,8 +226,10 @@ pub enum LoginErrors {
     Timeout(ErrorEnvelope),
     #[response(status = 500, example = json!(public_example(PublicError::Internal)))]
     Internal(ErrorEnvelope),
-    #[response(status = 503, example = json!(public_example(PublicError::Unavailable)),
-               headers(("Retry-After" = Option<u32>, description = "Seconds to wait, when known.")))]
+    /// Too much work waiting (shed at once), or the database could not serve
+    /// the request: retry after `Retry-After` seconds.
+    #[response(status = 503, example = json!(public_example(PublicError::Busy)),
+               headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")))]
     Unavailable(ErrorEnvelope),
 }
 
@@ -237,9 +246,11 @@ pub enum OperatorErrors {
     /// An unexpected failure; details are only in the server's log.
     #[response(status = 500, example = json!(operator_example(OperatorError::internal())))]
     Internal(OperatorErrorBody<'static>),
-    #[response(status = 503, example = json!(public_example(PublicError::Unavailable)),
-               headers(("Retry-After" = Option<u32>, description = "Seconds to wait, when known.")))]
-    Unavailable(ErrorEnvelope),
+    /// Too much work waiting (`busy`), or the database could not serve the
+    /// request (`unavailable`): nothing was done; retry shortly.
+    #[response(status = 503, example = json!(operator_example(OperatorError::busy())),
+               headers(("Retry-After" = u32, description = "Seconds to wait before retrying.")))]
+    Unavailable(OperatorErrorBody<'static>),
 }
 
 /// Examples of operator errors, for the annotations of the operator handlers.

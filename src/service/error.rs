@@ -31,6 +31,10 @@ pub enum ServiceError {
     /// Operator input that collides with existing rows; the text says which.
     #[error("{0}")]
     Conflict(String),
+    /// Too much work is waiting (password checks past their queue bound);
+    /// nothing was done, and the caller may retry shortly.
+    #[error("busy: too much work is waiting")]
+    Busy,
     #[error("password hashing failed")]
     Hashing(#[source] Source),
     #[error("internal error: {context}")]

@@ -14,22 +14,27 @@ mod reconcile;
 pub mod retention;
 pub mod seed;
 mod statement;
+pub mod text;
 mod tokens;
 mod topup;
+mod turns;
 mod users;
 mod verify;
 mod wallet;
 mod withdraw;
 
+use std::time::Duration;
+
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
-use crate::database::replicas::Replicas;
+use crate::database::{reader::Reader, replicas::Replicas};
 
+pub use auth::ApiToken;
 pub use error::ServiceError;
 pub use history_v2::{BalancedHistory, CombinedHistory};
 pub use login::{Credentials, LoginOutcome, Session, LOGIN_TOKEN_LEN};
-pub use passwords::Passwords;
+pub use passwords::{Admission, Lane, Passwords};
 pub use payouts::Settled;
 pub use reconcile::{Ambiguous, Duplicate, InvalidLine, Matched, ReconcileReport, Unmatched};
 pub use tokens::{Revoked, MAX_TOKENS_PER_USER};
@@ -69,6 +74,10 @@ impl Page {
     }
 }
 
+/// The wait for a wallet's turn unless told otherwise: the lock wait of the
+/// default 30-second request timeout.
+const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(3);
+
 /// The service: a pool over the ledger plus the rules' settings.
 #[derive(Clone)]
 pub struct Dompet {
@@ -79,6 +88,9 @@ pub struct Dompet {
     topup_ttl_hours: i32,
     passwords: Passwords,
     replicas: Replicas,
+    turns: turns::WalletTurns,
+    /// Reads inside transactions, for a transaction-mode pooler.
+    transaction_pooler: bool,
 }
 
 impl Dompet {
@@ -90,7 +102,16 @@ impl Dompet {
             topup_ttl_hours: Self::DEFAULT_TOPUP_TTL_HOURS,
             passwords: Passwords::new(),
             replicas: Replicas::default(),
+            turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
+            transaction_pooler: false,
         }
+    }
+
+    /// How long a withdrawal may wait for its wallet's turn in this process,
+    /// as the database's `lock_timeout` bounds the wait for the row itself.
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.turns = turns::WalletTurns::new(wait);
+        self
     }
 
     pub const DEFAULT_TOPUP_TTL_HOURS: i32 = 48;
@@ -105,6 +126,18 @@ impl Dompet {
     pub fn with_replicas(mut self, replicas: Replicas) -> Self {
         self.replicas = replicas;
         self
+    }
+
+    /// Behind a transaction-mode pooler (PgBouncer): every read inside a
+    /// transaction, so its messages stay on one server connection.
+    pub fn with_transaction_pooler(mut self, on: bool) -> Self {
+        self.transaction_pooler = on;
+        self
+    }
+
+    /// One pooled connection for reads (see `database::reader`).
+    pub(crate) async fn reader(&self) -> Result<Reader, sqlx::Error> {
+        Reader::acquire(&self.pool, self.transaction_pooler).await
     }
 
     pub fn replicas(&self) -> &Replicas {

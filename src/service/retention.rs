@@ -15,36 +15,45 @@ use super::{
 };
 use crate::store::{login_throttle, retention};
 
-/// Withdraw Idempotency-Keys are kept this long (SPEC: at least 24 hours).
+/// Idempotency-Keys (withdraw and top-up) are kept this long (SPEC: at least
+/// 24 hours to replay, pruned after 30 days).
 pub const IDEMPOTENCY_KEY_DAYS: i32 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PruneJob {
     /// Withdraw Idempotency-Keys older than [`IDEMPOTENCY_KEY_DAYS`].
     IdempotencyKeys,
+    /// Top-up Idempotency-Keys older than [`IDEMPOTENCY_KEY_DAYS`].
+    TopupIdempotencyKeys,
     /// Password failures outside the lockout window: they no longer count.
     PasswordFailures,
     /// Password lockouts that have ended.
     EndedLockouts,
     /// Login throttle rows past their `forget_after`.
     LoginThrottle,
+    /// Pending top-ups past `expires_at`, given their `expired` state.
+    ExpiredTopups,
 }
 
 impl PruneJob {
     /// Every job, in the order a pass runs them.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::IdempotencyKeys,
+        Self::TopupIdempotencyKeys,
         Self::PasswordFailures,
         Self::EndedLockouts,
         Self::LoginThrottle,
+        Self::ExpiredTopups,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::IdempotencyKeys => "withdraw idempotency keys",
+            Self::TopupIdempotencyKeys => "top-up idempotency keys",
             Self::PasswordFailures => "password failures",
             Self::EndedLockouts => "ended password lockouts",
             Self::LoginThrottle => "login throttle",
+            Self::ExpiredTopups => "expired top-ups",
         }
     }
 
@@ -52,12 +61,10 @@ impl PruneJob {
     async fn batch(self, conn: &mut PgConnection, limit: i64) -> Result<u64, sqlx::Error> {
         match self {
             Self::IdempotencyKeys => {
-                let age = PgInterval {
-                    months: 0,
-                    days: IDEMPOTENCY_KEY_DAYS,
-                    microseconds: 0,
-                };
-                retention::prune_withdraw_idempotency(conn, age, limit).await
+                retention::prune_withdraw_idempotency(conn, key_age(), limit).await
+            }
+            Self::TopupIdempotencyKeys => {
+                retention::prune_topup_idempotency(conn, key_age(), limit).await
             }
             Self::PasswordFailures => {
                 let window = minutes(LOCKOUT_WINDOW_MINUTES);
@@ -66,7 +73,16 @@ impl PruneJob {
             Self::EndedLockouts => retention::prune_password_lockouts(conn, limit).await,
             // Also pruned a little after each failed login (service::login).
             Self::LoginThrottle => login_throttle::prune(conn, limit).await,
+            Self::ExpiredTopups => retention::expire_topups(conn, limit).await,
         }
+    }
+}
+
+fn key_age() -> PgInterval {
+    PgInterval {
+        months: 0,
+        days: IDEMPOTENCY_KEY_DAYS,
+        microseconds: 0,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-use super::{Dompet, ServiceError};
+use super::{text, Dompet, ServiceError};
 use crate::{
     domain::{
         Action, Amount, Mutation, MutationType, Note, TopupId, TransactionNo, UserId, Wallet,
@@ -10,7 +10,7 @@ use crate::{
     },
     store::{
         mutations::{self, NewMutation},
-        wallets, write_marks,
+        wallets,
     },
 };
 
@@ -128,7 +128,10 @@ pub(crate) async fn apply_in_tx(
         MutationType::Debit => wallet.balance - amount.get(),
     };
     let links = origin.links(action);
-    let row = mutations::insert(
+    // The mutation, the balance and the user's write mark (read-your-writes
+    // on replicas: the history may only come from a replica that has
+    // replayed this row too) in one statement.
+    let row = mutations::append_moving_balance(
         &mut *conn,
         NewMutation {
             user_id: wallet.user_id,
@@ -146,10 +149,6 @@ pub(crate) async fn apply_in_tx(
         },
     )
     .await?;
-    wallets::set_balance(&mut *conn, wallet.id, final_balance).await?;
-    // Read-your-writes on replicas: the user's history may only come from
-    // a replica that has replayed this row too.
-    write_marks::mark(conn, wallet.user_id).await?;
     wallet.balance = final_balance;
     Ok(row)
 }
@@ -165,12 +164,11 @@ impl Dompet {
                 posting.action.as_str()
             )));
         }
-        let key = posting.idempotency_key.as_str();
-        if key.is_empty() || key.len() > 255 {
-            return Err(ServiceError::Invalid(
-                "idempotency_key must be 1 to 255 bytes".into(),
-            ));
-        }
+        let key = text::required(
+            "idempotency_key",
+            &posting.idempotency_key,
+            text::limits::IDEMPOTENCY_KEY,
+        )?;
         let mut tx = self.pool.begin().await?;
         let mut wallet = wallets::lock(&mut tx, posting.user_id)
             .await?

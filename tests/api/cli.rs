@@ -636,3 +636,91 @@ async fn a_database_that_refuses_the_login_is_an_error_line_without_the_password
         run.stderr
     );
 }
+
+#[tokio::test]
+async fn control_characters_and_long_text_on_the_command_line_are_refused_and_write_nothing() {
+    // Arrange (argv cannot carry a NUL byte; everything else can)
+    let app = spawn_app().await;
+    let user = app.create_user().await;
+    let uid = user.id.to_string();
+    let before = rows(&app).await;
+    let long_name = "s".repeat(101);
+    let long_key = "k".repeat(256);
+    let account = |name: &str| {
+        vec![
+            "bank-account".to_owned(),
+            "add".into(),
+            "--user-id".into(),
+            uid.clone(),
+            "--bank-name".into(),
+            "BCA".into(),
+            "--account-number".into(),
+            "0123456789".into(),
+            "--account-name".into(),
+            name.into(),
+        ]
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            [
+                "user",
+                "create",
+                "--username",
+                &long_name,
+                "--email",
+                "s@example.com",
+                "--password",
+                "rahasia-123",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "error: username must be 1 to 100 characters without control characters",
+        ),
+        (
+            [
+                "user",
+                "create",
+                "--username",
+                "siti\nroot",
+                "--email",
+                "s@example.com",
+                "--password",
+                "rahasia-123",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "error: username must be 1 to 100 characters without control characters",
+        ),
+        (
+            account("Siti\u{1b}[31m"),
+            "error: account_name must be 1 to 200 characters without control characters",
+        ),
+        (
+            [
+                "mutation",
+                "post",
+                "--user-id",
+                &uid,
+                "--action",
+                "topup",
+                "--amount",
+                "100",
+                "--idempotency-key",
+                &long_key,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            "error: idempotency_key must be 1 to 255 characters without control characters",
+        ),
+    ];
+
+    for (args, line) in cases {
+        // Act
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = dompet(&app, &args).await;
+
+        // Assert
+        run.assert_error(1, line);
+    }
+    assert_eq!(rows(&app).await, before);
+}

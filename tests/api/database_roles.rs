@@ -48,6 +48,9 @@ async fn the_runtime_role_cannot_change_delete_truncate_or_unguard_the_ledger() 
         "drop trigger mutations_append_only on mutations".to_owned(),
         format!("delete from deposits where user_id = {}", user.id),
         "delete from withdrawals".to_owned(),
+        "delete from statement_lines".to_owned(),
+        "update statement_lines set topup_id = topup_id".to_owned(),
+        "delete from topups".to_owned(),
         "truncate withdraw_idempotency".to_owned(),
         "delete from _sqlx_migrations".to_owned(),
     ] {

@@ -96,6 +96,13 @@ fn init_test_tracing() {
     });
 }
 
+/// Held by tests that load the machine on purpose (floods, timing figures),
+/// so two of them never run at once and skew each other's figures.
+pub async fn load_test_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    TURN.lock().await
+}
+
 pub fn random(n: usize) -> String {
     rand::thread_rng()
         .sample_iter(&Alphanumeric)
@@ -360,7 +367,12 @@ pub async fn spawn_app_on(db: TestDb, customize: impl FnOnce(&mut Config)) -> Te
     config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
     config.operator_token = Some(Secret::new(ADMIN_TOKEN));
     customize(&mut config);
-    let app = Application::build(&config, app_pool.clone())
+    // The app answers over a pool built as `dompet serve` builds its own,
+    // as the runtime role.
+    let serving = dompet::pool::serving(db.runtime_options.clone(), &config)
+        .await
+        .expect("the app's pool");
+    let app = Application::build(&config, serving)
         .await
         .expect("build the app");
     let addr = app.local_addr().expect("bound address");

@@ -4,13 +4,17 @@
 
 mod helpers;
 
+mod bounded_waits;
 mod cli;
 mod failover;
 mod foundation;
+mod fuzz;
 mod operator;
+mod password_fairness;
 mod pgbouncer;
 mod public_history;
 mod replication;
+mod text_checks;
 
 mod login;
 mod login_throttle;

@@ -136,10 +136,15 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
     let mut config = Config::from_lookup(|_| None).expect("config");
     config.database_url = Some(Secret::new(bouncer.url()));
     config.db_statement_cache = 0;
+    config.db_transaction_pooler = true;
     let database = Database::open(&config, false)
         .await
         .expect("open through pgbouncer");
-    let node = Node::start(database.pool.clone(), |c| c.db_statement_cache = 0).await;
+    let node = Node::start(database.pool.clone(), |c| {
+        c.db_statement_cache = 0;
+        c.db_transaction_pooler = true;
+    })
+    .await;
     let mut users = Vec::new();
     for _ in 0..8 {
         users.push(node.funded_user(100_000).await);
@@ -178,4 +183,31 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
         log(&bouncer.dir)
     );
     database.close().await;
+}
+
+#[tokio::test]
+async fn the_serving_pool_opens_through_pgbouncer_without_session_settings() {
+    // Arrange: PgBouncer refuses startup parameters it does not know, and
+    // the serving pool's timeouts are such parameters.
+    let db = TestDb::create().await;
+    db.migrate().await;
+    let bouncer = PgBouncer::start(&db);
+    let mut config = Config::from_lookup(|_| None).expect("config");
+    config.db_statement_cache = 0;
+    let options: sqlx::postgres::PgConnectOptions = bouncer.url().parse().unwrap();
+
+    // Act
+    let pool = dompet::pool::serving(options.statement_cache_capacity(0), &config)
+        .await
+        .expect("the serving pool opens all the same");
+
+    // Assert: it works, without the settings (they belong on the role).
+    let mut tx = pool.begin().await.unwrap();
+    let timeout: String = sqlx::query_scalar("show lock_timeout")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(timeout, "0");
+    pool.close().await;
 }

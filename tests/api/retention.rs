@@ -1,7 +1,8 @@
-//! Retention (SPEC §7): withdraw Idempotency-Keys are kept 30 days, password
-//! failures until they leave their window, lockouts until they end, login
-//! throttle rows until their `forget_after`; pruning runs in the server's
-//! background, batch by batch.
+//! Retention (SPEC §7): Idempotency-Keys (withdraw and top-up) are kept 30
+//! days, password failures until they leave their window, lockouts until
+//! they end, login throttle rows until their `forget_after`; expired
+//! top-ups get their state written. All in the server's background, batch
+//! by batch.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ async fn script(pool: &sqlx::PgPool, sql: &str) {
 async fn plant_old_and_young_rows(app: &TestApp) -> (TestUser, TestUser) {
     let (alice, bob) = (app.create_user().await, app.create_user().await);
     let (a, b) = (alice.id, bob.id);
+    let (wallet, account) = (alice.deposit_id, app.add_bank_account(&alice).await);
     script(
         &app.pool,
         &format!(
@@ -37,19 +39,32 @@ async fn plant_old_and_young_rows(app: &TestApp) -> (TestUser, TestUser) {
                  ({a}, now() - interval '1 minute'), ({b}, now() + interval '20 minutes');
              insert into login_throttle (login_sha256, forget_after) values
                  (sha256('forgotten'), now() - interval '1 minute'),
-                 (sha256('remembered'), now() + interval '20 minutes');"
+                 (sha256('remembered'), now() + interval '20 minutes');
+             insert into topup_idempotency (user_id, key, fingerprint, outcome, created_at) values
+                 ({a}, 'topup-old', 'f', '{{}}', now() - interval '31 days'),
+                 ({a}, 'topup-young', 'f', '{{}}', now() - interval '29 days');
+             insert into topups (user_id, deposit_id, bank_account_id, amount, unique_code, total,
+                                 created_at, expires_at) values
+                 ({a}, {wallet}, {account}, 10000, 1, 10001, now() - interval '3 days',
+                  now() - interval '1 day'),
+                 ({a}, {wallet}, {account}, 10000, 2, 10002, now(), now() + interval '2 days');"
         ),
     )
     .await;
     (alice, bob)
 }
 
-/// What is left, in a fixed order.
-async fn remaining(app: &TestApp) -> (Vec<String>, Vec<i64>, Vec<i64>, i64) {
-    let keys = sqlx::query_scalar("select key from withdraw_idempotency order by key")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+/// What is left, in a fixed order: idempotency keys (withdraw and top-up),
+/// password failures (minutes old), lockouts (user ids), login throttle rows
+/// (1 when only the young one), and the top-ups' states by total.
+async fn remaining(app: &TestApp) -> (Vec<String>, Vec<i64>, Vec<i64>, i64, Vec<String>) {
+    let keys = sqlx::query_scalar(
+        "select key from withdraw_idempotency union all select key from topup_idempotency
+         order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
     let failures = sqlx::query_scalar(
         "select (extract(epoch from now() - failed_at) / 60)::bigint from password_failures order by failed_at",
     )
@@ -68,7 +83,24 @@ async fn remaining(app: &TestApp) -> (Vec<String>, Vec<i64>, Vec<i64>, i64) {
     .await
     .unwrap()
     .unwrap_or(-1);
-    (keys, failures, lockouts, throttled)
+    let topups = sqlx::query_scalar("select total || ' ' || state from topups order by total")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    (keys, failures, lockouts, throttled, topups)
+}
+
+/// What `remaining` finds once every old row went.
+fn only_young(bob: &TestUser) -> (Vec<String>, Vec<i64>, Vec<i64>, i64, Vec<String>) {
+    (
+        ["topup-young", "young-29-days", "young-today"]
+            .map(String::from)
+            .to_vec(),
+        vec![10, 0],
+        vec![bob.id],
+        1,
+        vec!["10001 expired".to_owned(), "10002 pending".to_owned()],
+    )
 }
 
 #[tokio::test]
@@ -94,18 +126,12 @@ async fn one_pruning_pass_removes_exactly_the_rows_past_their_time() {
             report.removed(PruneJob::PasswordFailures),
             report.removed(PruneJob::EndedLockouts),
             report.removed(PruneJob::LoginThrottle),
+            report.removed(PruneJob::TopupIdempotencyKeys),
+            report.removed(PruneJob::ExpiredTopups),
         ],
-        [5, 2, 1, 1]
+        [5, 2, 1, 1, 1, 1]
     );
-    assert_eq!(
-        remaining(&app).await,
-        (
-            vec!["young-29-days".to_owned(), "young-today".to_owned()],
-            vec![10, 0],
-            vec![bob.id],
-            1
-        )
-    );
+    assert_eq!(remaining(&app).await, only_young(&bob));
     assert_eq!(
         app.dompet
             .prune_once(&Pruning::default())
@@ -166,20 +192,13 @@ async fn the_server_prunes_in_the_background_at_its_interval() {
     // Act: wait for the server's own pass.
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut left = remaining(&app).await;
-    while left.0.len() > 2 || left.1.len() > 2 || left.2.len() > 1 || left.3 != 1 {
+    while left != only_young(&bob) {
         assert!(Instant::now() < deadline, "no pruning happened: {left:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
         left = remaining(&app).await;
     }
 
-    // Assert
-    assert_eq!(
-        left,
-        (
-            vec!["young-29-days".to_owned(), "young-today".to_owned()],
-            vec![10, 0],
-            vec![bob.id],
-            1
-        )
-    );
+    // Assert: the loop above ended, so only young rows are left; and the
+    // server, asked again, still answers.
+    assert_eq!(app.mutations(&bob, "").await.status, 200);
 }

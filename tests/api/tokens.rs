@@ -3,7 +3,10 @@
 //! made before the tokens table keep their token and password.
 
 use chrono::{DateTime, Utc};
-use dompet::{domain::WireTime, service::Passwords};
+use dompet::{
+    domain::WireTime,
+    service::{Lane, Passwords},
+};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
@@ -313,8 +316,7 @@ async fn the_token_routes_need_the_operator_token() {
 #[tokio::test]
 async fn a_display_name_must_be_sensible() {
     let app = spawn_app().await;
-    let invalid =
-        r#"{"error":{"code":"invalid_request","message":"name must be 1 to 100 characters"}}"#;
+    let invalid = r#"{"error":{"code":"invalid_request","message":"name must be 1 to 100 characters without control characters"}}"#;
     for name in [
         json!(""),
         json!("   "),
@@ -455,7 +457,10 @@ async fn the_token_commands_refuse_bad_input_clearly() {
         ],
     )
     .await
-    .assert_error(1, "error: name must be 1 to 100 characters");
+    .assert_error(
+        1,
+        "error: name must be 1 to 100 characters without control characters",
+    );
 
     // Bad usage: exit 2.
     for args in [
@@ -538,7 +543,7 @@ async fn a_user_made_before_the_tokens_table_keeps_its_token_and_logs_in() {
         .await
         .unwrap();
     let hash = Passwords::new()
-        .hash(USER_PASSWORD.to_owned())
+        .hash(Lane::Anonymous, USER_PASSWORD.to_owned())
         .await
         .unwrap();
     let token = "LegacyToken0123456789";

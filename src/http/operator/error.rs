@@ -3,7 +3,7 @@
 //! and texts are chosen, for the HTTP API and the command line alike.
 
 use axum::{
-    http::{header, HeaderValue, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
     Json,
 };
@@ -54,6 +54,14 @@ impl OperatorError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "internal error; see the server log",
+        )
+    }
+
+    pub fn busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too much work is waiting; nothing was done, try again shortly",
         )
     }
 
@@ -137,6 +145,13 @@ impl From<ServiceError> for OperatorError {
             ),
             ServiceError::Invalid(message) => Self::new(S::BAD_REQUEST, "invalid_request", message),
             ServiceError::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
+            ServiceError::Busy => Self::busy(),
+            ServiceError::Database(e) | ServiceError::Unavailable(e)
+                if crate::store::is_timeout(e) =>
+            {
+                tracing::warn!(error = %e, "gave up waiting on the database");
+                Self::busy()
+            }
             ServiceError::Unavailable(_) => {
                 tracing::warn!(error = %crate::telemetry::error_chain(&err), "database unavailable; answered 503");
                 Self::new(
@@ -183,10 +198,9 @@ impl IntoResponse for OperatorError {
         };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(crate::http::public::RETRY_AFTER_SECS),
-            );
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, crate::http::retry_after());
         }
         response
     }

@@ -18,7 +18,7 @@ use crate::{
     domain::{Action, Amount, Mutation, Note, TransactionNo, UserId, WithdrawalId},
     http::{
         openapi::{operator_examples as example, OperatorErrors},
-        AppState,
+        to_completion, AppState,
     },
     service::{Page, Posted, Posting},
     wire::{LedgerReportJson, MutationJson, OperatorWithdrawalJson, WithdrawalListJson},
@@ -155,7 +155,9 @@ pub async fn post_mutation(
         idempotency_key: body.idempotency_key,
     };
     let tz = state.dompet.timezone();
-    let (status, row): (StatusCode, Mutation) = match state.dompet.post_mutation(posting).await? {
+    let dompet = state.dompet.clone();
+    let posted = to_completion(async move { dompet.post_mutation(posting).await }).await?;
+    let (status, row): (StatusCode, Mutation) = match posted {
         Posted::Created(row) => (StatusCode::CREATED, row),
         Posted::Replayed(row) => (StatusCode::OK, row),
     };
@@ -217,7 +219,8 @@ pub async fn process_withdrawal(
     OperatorPath(id): OperatorPath<String>,
 ) -> Result<Response, OperatorError> {
     let id: WithdrawalId = path_id(&id, OperatorError::withdrawal_not_found)?;
-    let row = state.dompet.process_withdrawal(id).await?;
+    let dompet = state.dompet.clone();
+    let row = to_completion(async move { dompet.process_withdrawal(id).await }).await?;
     Ok(Json(OperatorWithdrawalJson::new(&row, state.dompet.timezone())).into_response())
 }
 
@@ -244,7 +247,8 @@ pub async fn cancel_withdrawal(
     OperatorPath(id): OperatorPath<String>,
 ) -> Result<Response, OperatorError> {
     let id: WithdrawalId = path_id(&id, OperatorError::withdrawal_not_found)?;
-    let row = state.dompet.cancel_withdrawal(id).await?;
+    let dompet = state.dompet.clone();
+    let row = to_completion(async move { dompet.cancel_withdrawal(id).await }).await?;
     Ok(Json(OperatorWithdrawalJson::new(&row, state.dompet.timezone())).into_response())
 }
 

@@ -30,6 +30,12 @@ pub enum PublicError {
     WithdrawRetryLater,
     /// `RetryLater` on the top-up endpoint, in its envelope.
     TopupRetryLater,
+    /// Too much waiting work: shed at once, to be retried.
+    Busy,
+    /// `Busy` at the withdraw endpoint, in that endpoint's envelope.
+    WithdrawBusy,
+    /// `Busy` at the top-up endpoint, in that endpoint's envelope.
+    TopupBusy,
     Internal,
 }
 
@@ -52,7 +58,10 @@ impl PublicError {
             Self::Unavailable
             | Self::RetryLater
             | Self::WithdrawRetryLater
-            | Self::TopupRetryLater => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::TopupRetryLater
+            | Self::Busy
+            | Self::WithdrawBusy
+            | Self::TopupBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +75,7 @@ impl PublicError {
     pub fn for_withdraw(self) -> Self {
         match self {
             Self::RetryLater => Self::WithdrawRetryLater,
+            Self::Busy => Self::WithdrawBusy,
             other => other,
         }
     }
@@ -74,6 +84,7 @@ impl PublicError {
     pub fn for_topup(self) -> Self {
         match self {
             Self::RetryLater => Self::TopupRetryLater,
+            Self::Busy => Self::TopupBusy,
             Self::IdempotencyMismatch => Self::TopupIdempotencyMismatch,
             other => other,
         }
@@ -99,6 +110,14 @@ impl From<ServiceError> for PublicError {
             ServiceError::IdempotencyMismatch => Self::IdempotencyMismatch,
             // The authenticated user vanished mid-request.
             ServiceError::UserNotFound => Self::Unauthorized,
+            ServiceError::Invalid(_) => Self::BadRequest,
+            ServiceError::Busy => Self::Busy,
+            ServiceError::Database(e) | ServiceError::Unavailable(e)
+                if crate::store::is_timeout(e) =>
+            {
+                tracing::warn!(error = %e, "gave up waiting on the database");
+                Self::Busy
+            }
             ServiceError::Unavailable(_) => {
                 tracing::warn!(error = %crate::telemetry::error_chain(&err), "database unavailable; answered 503");
                 Self::RetryLater
@@ -115,10 +134,10 @@ impl IntoResponse for PublicError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = match self {
-            Self::IdempotencyMismatch | Self::WithdrawRetryLater => {
+            Self::IdempotencyMismatch | Self::WithdrawRetryLater | Self::WithdrawBusy => {
                 Json(WithdrawAnswer::error(self.message())).into_response()
             }
-            Self::TopupIdempotencyMismatch | Self::TopupRetryLater => {
+            Self::TopupIdempotencyMismatch | Self::TopupRetryLater | Self::TopupBusy => {
                 Json(TopupAnswer::error(self.message())).into_response()
             }
             _ => Json(ErrorEnvelope::new(self.message())).into_response(),
@@ -138,6 +157,13 @@ impl IntoResponse for PublicError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"dompet\""),
             );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE
+            && !response.headers().contains_key(header::RETRY_AFTER)
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, crate::http::retry_after());
         }
         response
     }

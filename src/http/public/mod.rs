@@ -16,9 +16,9 @@ use axum::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub use self::error::{PublicError, RETRY_AFTER_SECS};
+pub use self::error::PublicError;
 use self::{
-    auth::PublicUser,
+    auth::{BasicToken, PublicUser},
     extract::{IdempotencyKey, Pagination, WithdrawParams},
 };
 pub(super) use self::{
@@ -27,7 +27,7 @@ pub(super) use self::{
 };
 use super::{
     openapi::{PublicReadErrors, WithdrawErrors},
-    AppState,
+    to_completion, AppState,
 };
 use crate::wire::{MutationJson, WithdrawalJson};
 
@@ -69,10 +69,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn mutations(
     State(state): State<AppState>,
-    PublicUser(user_id): PublicUser,
+    BasicToken(credentials): BasicToken,
     Pagination(page): Pagination,
 ) -> Result<Response, PublicError> {
-    let rows = state.dompet.mutation_history(user_id, page).await?;
+    let rows = state
+        .dompet
+        .mutation_history(&credentials, page)
+        .await?
+        .ok_or_else(auth::unauthorized)?;
     let tz = state.dompet.timezone();
     let history = rows.iter().map(|m| MutationJson::new(m, tz)).collect();
     Ok(Json(History::ok(history)).into_response())
@@ -106,10 +110,14 @@ async fn mutations(
 )]
 async fn withdrawals(
     State(state): State<AppState>,
-    PublicUser(user_id): PublicUser,
+    BasicToken(credentials): BasicToken,
     Pagination(page): Pagination,
 ) -> Result<Response, PublicError> {
-    let rows = state.dompet.withdrawal_history(user_id, page).await?;
+    let rows = state
+        .dompet
+        .withdrawal_history(&credentials, page)
+        .await?
+        .ok_or_else(auth::unauthorized)?;
     let tz = state.dompet.timezone();
     let history = rows.iter().map(|w| WithdrawalJson::new(w, tz)).collect();
     Ok(Json(History::ok(history)).into_response())
@@ -202,10 +210,10 @@ async fn withdraw(
     WithdrawParams(request): WithdrawParams,
 ) -> Result<Json<WithdrawAnswer>, PublicError> {
     let PublicUser(user_id) = user.map_err(PublicError::for_withdraw)?;
-    let outcome = state
-        .dompet
-        .request_withdrawal(user_id, request, key)
-        .await
-        .map_err(|e| PublicError::from(e).for_withdraw())?;
+    let dompet = state.dompet.clone();
+    let outcome =
+        to_completion(async move { dompet.request_withdrawal(user_id, request, key).await })
+            .await
+            .map_err(|e| PublicError::from(e).for_withdraw())?;
     Ok(Json(outcome.into()))
 }

@@ -39,6 +39,9 @@ pub fn error_message(error: PublicError) -> &'static str {
         PublicError::RetryLater
         | PublicError::WithdrawRetryLater
         | PublicError::TopupRetryLater => "Layanan sedang tidak tersedia. Coba lagi nanti.",
+        PublicError::Busy | PublicError::WithdrawBusy | PublicError::TopupBusy => {
+            "Server sedang sibuk. Coba lagi nanti."
+        }
         PublicError::Internal => "Terjadi kesalahan pada server.",
     }
 }
