@@ -17,7 +17,7 @@ use crate::{
     },
     http::OperatorError,
     service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
-    startup::{shutdown_signal, Application, BindError},
+    startup::{shutdown_signal, Application, StartError},
     wire::{
         BankAccountJson, CreatedUserJson, LedgerReportJson, MutationJson, OperatorWithdrawalJson,
         RevokedJson, TokenListJson, UserJson, WithdrawalListJson,
@@ -266,7 +266,7 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())?;
         let addr = app.local_addr().map_err(|source| {
-            BindError {
+            StartError::Bind {
                 addr: config.addr,
                 source,
             }
@@ -276,7 +276,7 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
         let served = app
             .run_until(shutdown_signal())
             .await
-            .map_err(|source| BindError { addr, source }.to_string());
+            .map_err(|source| StartError::Bind { addr, source }.to_string());
         pool.close().await;
         served
     }

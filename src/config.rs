@@ -45,6 +45,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+    /// `DOMPET_METRICS`: serve `/metrics` on the public listener.
+    pub metrics_public: bool,
+    /// `DOMPET_METRICS_ADDR`: serve `/metrics` on a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `DOMPET_ACCESS_LOG`: one log line per request (off by default).
+    pub access_log: bool,
     /// `DOMPET_READ_DATABASE_URL`: streaming replicas for history reads.
     pub read_database_urls: Vec<Secret>,
     /// `DOMPET_REPLICA_MAX_LAG_SECS`: a replica further behind is skipped.
@@ -159,6 +165,18 @@ impl Config {
             Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
             Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
             Some(v) => Err(fail(name, v, "expected true or false")),
+        };
+        let metrics_public = flag("DOMPET_METRICS", false)?;
+        let access_log = flag("DOMPET_ACCESS_LOG", false)?;
+        let metrics_addr = match get("DOMPET_METRICS_ADDR") {
+            Some(v) => Some(v.parse().map_err(|_| {
+                fail(
+                    "DOMPET_METRICS_ADDR",
+                    v,
+                    "expected host:port, e.g. 127.0.0.1:9090",
+                )
+            })?),
+            None => None,
         };
         let migrate = flag("DOMPET_MIGRATE", true)?;
         let log_format = match get("DOMPET_LOG_FORMAT").as_deref() {
@@ -283,6 +301,9 @@ impl Config {
                 .map_or_else(|| PathBuf::from(".dompet"), PathBuf::from),
             request_timeout,
             db_max_connections,
+            metrics_public,
+            metrics_addr,
+            access_log,
             read_database_urls,
             replica_max_lag,
             db_statement_cache,
@@ -305,6 +326,28 @@ mod tests {
         assert!(config.migrate);
         assert!(config.database_url.is_none() && config.operator_token.is_none());
         assert!(!config.db_transaction_pooler);
+        assert!(!config.metrics_public && config.metrics_addr.is_none() && !config.access_log);
+    }
+
+    #[test]
+    fn metrics_and_access_log_are_switched_by_name() {
+        let config = Config::from_lookup(|n| match n {
+            "DOMPET_METRICS" => Some("TRUE".into()),
+            "DOMPET_METRICS_ADDR" => Some("127.0.0.1:9090".into()),
+            "DOMPET_ACCESS_LOG" => Some("1".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(config.metrics_public && config.access_log);
+        assert_eq!(config.metrics_addr.unwrap().to_string(), "127.0.0.1:9090");
+        for (name, value) in [
+            ("DOMPET_METRICS", "maybe"),
+            ("DOMPET_METRICS_ADDR", "9090"),
+            ("DOMPET_ACCESS_LOG", "on?"),
+        ] {
+            let err = Config::from_lookup(|n| (n == name).then(|| value.into())).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub enum DatabaseError {
     Cluster(#[from] ClusterError),
     #[error("cannot reach the database: {0}")]
     Connect(#[from] sqlx::Error),
+    #[error("invalid DATABASE_URL: {0}")]
+    InvalidUrl(sqlx::Error),
+    #[error("cannot reach the database at {target}: {reason}")]
+    Unreachable { target: String, reason: String },
     #[error("migrating the database failed: {0}")]
     Migrate(MigrateError),
     #[error(
@@ -115,6 +119,7 @@ impl Database {
         let Some(url) = &config.database_url else {
             return Self::embedded(config).await;
         };
+        probe(url.expose()).await?;
         let owner = config.migrate_database_url.as_ref();
         if let (true, Some(owner)) = (migrate, owner) {
             migrate_as_owner(owner.expose(), Some(url.expose())).await?;
@@ -230,6 +235,36 @@ pub fn pool_options(max_connections: u32) -> PgPoolOptions {
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
 }
+
+/// One connection before the pool, so that a server that cannot be reached
+/// is named with the real cause (refused, unknown host, wrong password)
+/// instead of the pool's "timed out"; the password is never shown. Several
+/// candidate primaries are left to the failover search, which names none.
+async fn probe(urls: &str) -> Result<(), DatabaseError> {
+    let urls = split_urls(urls);
+    let [url] = urls.as_slice() else {
+        return Ok(());
+    };
+    let options = PgConnectOptions::from_str(url).map_err(DatabaseError::InvalidUrl)?;
+    let target = failover::endpoint(&options);
+    let unreachable = |reason: String| DatabaseError::Unreachable {
+        target: target.clone(),
+        reason,
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {} seconds",
+            PROBE_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn pool(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     pool_options(max_connections).connect(url).await

@@ -90,6 +90,7 @@ fn init_test_tracing() {
                 dompet::config::LogFormat::Human,
                 "dompet=debug,tower_http=debug",
                 std::io::stdout,
+                false,
             );
         }
     });
@@ -288,6 +289,8 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The `DOMPET_METRICS_ADDR` listener, when the test asked for one.
+    pub metrics_addr: Option<SocketAddr>,
     pub db: TestDb,
     /// The test's own pool, as the owner, for arranging data and inspecting
     /// (or breaking) the ledger.
@@ -373,6 +376,7 @@ pub async fn spawn_app_on(db: TestDb, customize: impl FnOnce(&mut Config)) -> Te
         .await
         .expect("build the app");
     let addr = app.local_addr().expect("bound address");
+    let metrics_addr = app.metrics_addr();
     let (shutdown, stop) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = app
@@ -383,6 +387,7 @@ pub async fn spawn_app_on(db: TestDb, customize: impl FnOnce(&mut Config)) -> Te
     });
     TestApp {
         addr,
+        metrics_addr,
         dompet: Dompet::new(app_pool.clone(), config.timezone, config.withdrawal_fee),
         pool,
         app_pool,

@@ -42,3 +42,6 @@ mod finance;
 mod history_v2;
 mod money_support;
 mod topup;
+
+mod operations;
+mod startup;

@@ -8,6 +8,7 @@ use axum::{
     Json,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::service::ServiceError;
 
@@ -47,7 +48,16 @@ impl OperatorError {
         )
     }
 
-    fn busy() -> Self {
+    /// An unexpected failure, already logged.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
+    }
+
+    pub fn busy() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
@@ -164,29 +174,34 @@ impl From<ServiceError> for OperatorError {
             | ServiceError::Internal { .. }
             | ServiceError::Database(_) => {
                 tracing::error!(error = %crate::telemetry::error_chain(&err), "operator request failed");
-                Self::new(
-                    S::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; see the server log",
-                )
+                Self::internal()
             }
         }
     }
 }
 
+/// `{"error":{"code","message"}}`.
+#[derive(Serialize, ToSchema)]
+pub struct OperatorErrorBody<'a> {
+    error: OperatorErrorDetail<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OperatorErrorDetail<'a> {
+    /// Stable and machine-readable: `invalid_request`, `unauthorized`,
+    /// `user_not_found`, `withdrawal_not_found`, `conflict`,
+    /// `idempotency_key_reused`, `withdrawal_not_pending`,
+    /// `insufficient_balance`, `balance_overflow`, `payload_too_large`, `internal`.
+    #[schema(examples("insufficient_balance"))]
+    code: &'a str,
+    /// For people; may change.
+    message: &'a str,
+}
+
 impl IntoResponse for OperatorError {
     fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            error: Detail<'a>,
-        }
-        #[derive(Serialize)]
-        struct Detail<'a> {
-            code: &'a str,
-            message: &'a str,
-        }
-        let body = Body {
-            error: Detail {
+        let body = OperatorErrorBody {
+            error: OperatorErrorDetail {
                 code: self.code,
                 message: &self.message,
             },
