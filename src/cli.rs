@@ -84,14 +84,16 @@ pub enum UserCommand {
         username: String,
         #[arg(long)]
         email: String,
-        /// The user's password (8 to 1024 characters).
+        /// The user's password (8 to 1024 characters). Prefer the variable:
+        /// a command line is visible to every local user (ps, /proc).
         #[arg(long, env = "DOMPET_USER_PASSWORD", hide_env_values = true)]
         password: String,
         /// Import with this user id.
         #[arg(long)]
         id: Option<UserId>,
         /// Import with this API token (20+ characters of [A-Za-z0-9]).
-        #[arg(long)]
+        /// Prefer the variable, as for the password.
+        #[arg(long, env = "DOMPET_USER_TOKEN", hide_env_values = true)]
         token: Option<String>,
         /// The display name logins answer with (the username when absent).
         #[arg(long)]
@@ -247,25 +249,52 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
         .await
         .map_err(|e| e.to_string())?;
     let served = async {
-        let app = Application::build(&config, database.pool.clone()).await?;
-        let addr = app.local_addr().map_err(|source| BindError {
-            addr: config.addr,
-            source,
+        // Requests get a pool of their own, every wait in it bounded below
+        // the request timeout; start-up work (migrations, the seed) had none.
+        let candidates = crate::database::primary_candidates(&config)
+            .ok()
+            .filter(|c| c.len() > 1);
+        let pool = match candidates {
+            Some(candidates) => crate::pool::serving_on_candidates(candidates, &config).await,
+            None => {
+                let options = database.pool.connect_options().as_ref().clone();
+                crate::pool::serving(options, &config).await
+            }
+        }
+        .map_err(|e| format!("cannot reach the database: {e}"))?;
+        let app = Application::build(&config, pool.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let addr = app.local_addr().map_err(|source| {
+            BindError {
+                addr: config.addr,
+                source,
+            }
+            .to_string()
         })?;
         tracing::info!(%addr, operator_api = config.operator_token.is_some(), "dompet is serving");
-        app.run_until(shutdown_signal())
+        let served = app
+            .run_until(shutdown_signal())
             .await
-            .map_err(|source| BindError { addr, source })
+            .map_err(|source| BindError { addr, source }.to_string());
+        pool.close().await;
+        served
     }
     .await;
     database.close().await;
-    served.map_err(|e| e.to_string())?;
+    served?;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn operate(command: Command, config: Config) -> Result<ExitCode, String> {
-    let migrate = matches!(command, Command::Migrate) || config.migrate;
-    let database = Database::open(&config, migrate)
+    if let Command::Migrate = command {
+        Database::migrate_only(&config)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("migrations applied");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let database = Database::open(&config, config.migrate)
         .await
         .map_err(|e| e.to_string())?;
     let result = match command {

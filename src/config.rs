@@ -1,4 +1,4 @@
-//! Configuration from the environment (and `.env`), with the SPEC's defaults.
+//! Configuration from the environment (and `./.env`), with the SPEC's defaults.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -52,6 +52,14 @@ pub struct Config {
     /// `DOMPET_DB_STATEMENT_CACHE`: prepared statements kept per connection;
     /// 0 behind a PgBouncer that cannot track them (transaction pooling).
     pub db_statement_cache: usize,
+    /// `DOMPET_MIGRATE_DATABASE_URL`: the owner role's URL, for migrations
+    /// and the runtime role's grants; `DATABASE_URL` is then the runtime role.
+    pub migrate_database_url: Option<Secret>,
+    /// `DOMPET_ALLOW_PRIVILEGED_ROLE`: start even when `DATABASE_URL`'s role
+    /// could rewrite the ledger (logged as an error at every start).
+    pub allow_privileged_role: bool,
+    /// `DOMPET_PRUNE_INTERVAL_SECS`: time between two retention passes.
+    pub prune_interval: Duration,
 }
 
 /// Splits a list of `postgres://` URLs joined by commas. Only a comma that
@@ -83,9 +91,13 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads `.env` (if present) and then the process environment.
+    /// Reads `./.env` (if present) and then the process environment, which
+    /// wins over the file.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
+        // Only the working directory's file: `dotenvy::dotenv()` would also
+        // take one from any parent directory (/tmp, /home), where another
+        // local user could plant DOMPET_ADMIN_TOKEN or DOMPET_PG_BIN.
+        let _ = dotenvy::from_path(".env");
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -134,15 +146,16 @@ impl Config {
             },
             None => 48,
         };
-        let migrate = match get("DOMPET_MIGRATE")
+        let flag = |name: &'static str, default: bool| match get(name)
             .as_deref()
             .map(str::to_ascii_lowercase)
         {
-            None => true,
-            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
-            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
-            Some(v) => return Err(fail("DOMPET_MIGRATE", v, "expected true or false")),
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
+            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
+            Some(v) => Err(fail(name, v, "expected true or false")),
         };
+        let migrate = flag("DOMPET_MIGRATE", true)?;
         let log_format = match get("DOMPET_LOG_FORMAT").as_deref() {
             None | Some("human") => LogFormat::Human,
             Some("json") => LogFormat::Json,
@@ -225,7 +238,23 @@ impl Config {
             }
             token => token.map(Secret::new),
         };
+        let prune_interval = match get("DOMPET_PRUNE_INTERVAL_SECS") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                _ => {
+                    return Err(fail(
+                        "DOMPET_PRUNE_INTERVAL_SECS",
+                        v,
+                        "expected seconds ≥ 1",
+                    ))
+                }
+            },
+            None => Duration::from_secs(600),
+        };
         Ok(Self {
+            migrate_database_url: get("DOMPET_MIGRATE_DATABASE_URL").map(Secret::new),
+            allow_privileged_role: flag("DOMPET_ALLOW_PRIVILEGED_ROLE", false)?,
+            prune_interval,
             database_url: get("DATABASE_URL").map(Secret::new),
             addr,
             operator_token,
@@ -286,6 +315,20 @@ mod tests {
             ["postgres://a:p,w@h1/db", "postgresql://b@h2:5433/db"]
         );
         assert_eq!(split_urls("postgres://h/db"), ["postgres://h/db"]);
+    }
+
+    #[test]
+    fn the_runtime_role_check_is_on_and_pruning_runs_every_ten_minutes_by_default() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert!(!config.allow_privileged_role && config.migrate_database_url.is_none());
+        assert_eq!(config.prune_interval, Duration::from_secs(600));
+        let err = Config::from_lookup(|n| (n == "DOMPET_PRUNE_INTERVAL_SECS").then(|| "0".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_PRUNE_INTERVAL_SECS"));
+        let err =
+            Config::from_lookup(|n| (n == "DOMPET_ALLOW_PRIVILEGED_ROLE").then(|| "maybe".into()))
+                .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_ALLOW_PRIVILEGED_ROLE"));
     }
 
     #[test]

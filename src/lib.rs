@@ -6,6 +6,7 @@ pub mod database;
 pub mod domain;
 pub mod http;
 pub mod pgcluster;
+pub mod pool;
 pub mod service;
 pub mod startup;
 pub mod store;

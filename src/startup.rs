@@ -1,16 +1,19 @@
 //! The HTTP side of start-up: a listener that tests can bind to port 0, the
 //! router over the service, and serving until a shutdown signal.
 
-use std::{future::Future, net::SocketAddr};
+use std::{future::Future, net::SocketAddr, time::Duration};
 
 use axum::Router;
 use sqlx::PgPool;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::Config,
     http::{router, AppState},
-    service::Dompet,
+    service::{
+        retention::{spawn_pruner, Pruning},
+        Dompet,
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,9 @@ pub struct BindError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// For the background pruner, which runs while the app serves.
+    dompet: Dompet,
+    prune_interval: Duration,
 }
 
 impl Application {
@@ -35,10 +41,12 @@ impl Application {
         if let Ok(candidates) = crate::database::primary_candidates(config) {
             candidates.spawn_watcher(pool.clone());
         }
+        let waits = crate::pool::Waits::for_request_timeout(config.request_timeout);
         let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
             .with_replicas(replicas)
-            .with_topup_ttl_hours(config.topup_ttl_hours);
-        let state = AppState::new(dompet, config.operator_token.as_ref());
+            .with_topup_ttl_hours(config.topup_ttl_hours)
+            .with_lock_wait(waits.lock);
+        let state = AppState::new(dompet.clone(), config.operator_token.as_ref());
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|source| BindError {
@@ -48,6 +56,8 @@ impl Application {
         Ok(Self {
             listener,
             router: router(state, config.request_timeout),
+            dompet,
+            prune_interval: config.prune_interval,
         })
     }
 
@@ -56,14 +66,21 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish;
+    /// prunes old rows in the background meanwhile.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let (stop_pruner, stop) = watch::channel(false);
+        let pruner = spawn_pruner(self.dompet, self.prune_interval, Pruning::default(), stop);
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        // Ends after the batch in progress, before the pool is closed.
+        let _ = stop_pruner.send(true);
+        let _ = pruner.await;
+        served
     }
 }
 

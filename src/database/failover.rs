@@ -34,6 +34,16 @@ impl Candidates {
         Ok(Self(Arc::new(options)))
     }
 
+    /// The same servers, each session with these settings.
+    pub fn with_session(self, settings: &[(&'static str, String)]) -> Self {
+        let options = self
+            .0
+            .iter()
+            .map(|o| o.clone().options(settings.iter().cloned()))
+            .collect();
+        Self(Arc::new(options))
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -102,11 +112,28 @@ impl Candidates {
                 tracing::warn!(primary = %endpoint(&current), "the primary does not accept writes; looking for another");
                 if let Some(next) = candidates.find_primary().await {
                     tracing::warn!(primary = %endpoint(&next), "switched to a new primary");
-                    pool.set_connect_options(next);
+                    pool.set_connect_options(with_session_of(&current, next));
                 }
             }
         });
     }
+}
+
+/// `next` with the session settings (`-c name=value` startup options) the
+/// pool's connections had so far: a failover keeps the serving pool's
+/// timeouts.
+fn with_session_of(current: &PgConnectOptions, next: PgConnectOptions) -> PgConnectOptions {
+    let Some(options) = current.get_options() else {
+        return next;
+    };
+    let settings: Vec<(String, String)> = options
+        .split_whitespace()
+        .filter(|word| *word != "-c")
+        .filter_map(|word| word.split_once('='))
+        .filter(|(name, _)| !name.starts_with('-'))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    next.options(settings)
 }
 
 /// Whether the server answers within `PROBE_TIMEOUT` and accepts writes.
@@ -131,4 +158,26 @@ pub fn endpoint(options: &PgConnectOptions) -> String {
         options.get_port(),
         options.get_database().unwrap_or("")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_switch_keeps_the_session_settings() {
+        let current = PgConnectOptions::new()
+            .host("old")
+            .options([("lock_timeout", "3000ms"), ("statement_timeout", "15000ms")]);
+
+        let next = with_session_of(&current, PgConnectOptions::new().host("new"));
+
+        assert_eq!(next.get_host(), "new");
+        assert_eq!(
+            next.get_options(),
+            Some("-c lock_timeout=3000ms -c statement_timeout=15000ms")
+        );
+        let plain = with_session_of(&PgConnectOptions::new(), PgConnectOptions::new());
+        assert_eq!(plain.get_options(), None);
+    }
 }

@@ -5,7 +5,7 @@ mod health;
 mod operator;
 mod public;
 
-use std::{any::Any, time::Duration};
+use std::{any::Any, future::Future, time::Duration};
 
 use axum::{
     body::Body,
@@ -24,14 +24,35 @@ use tower_http::{
     timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
-use tracing::Level;
+use tracing::{Instrument, Level};
 
-use crate::{config::Secret, service::Dompet};
+use crate::{
+    config::Secret,
+    service::{Dompet, ServiceError},
+};
 pub use operator::OperatorError;
 pub use public::PublicError;
 
 /// Largest request body accepted (SPEC §1).
 pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// Runs a service call to its end even when the request's future is dropped
+/// (a client that disconnects, the request timeout): money work never stops
+/// halfway because a client went away, and the database driver never has a
+/// future dropped while its `BEGIN` is in flight. The caller learns the
+/// outcome by retrying with its Idempotency-Key.
+pub(crate) async fn to_completion<T: Send + 'static>(
+    work: impl Future<Output = Result<T, ServiceError>> + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::spawn(work.in_current_span())
+        .await
+        .unwrap_or_else(|e| Err(ServiceError::internal_from("a service task failed", e)))
+}
+
+/// `Retry-After` of every 503: shed or timed-out work is worth retrying soon.
+pub fn retry_after() -> HeaderValue {
+    HeaderValue::from_static("1")
+}
 
 #[derive(Clone)]
 pub struct AppState {

@@ -6,7 +6,7 @@ use sqlx::{postgres::types::PgInterval, PgConnection};
 
 use super::{
     tokens::{generate_token, issue_in_tx},
-    Dompet, ServiceError,
+    Dompet, Lane, ServiceError,
 };
 use crate::{
     domain::UserId,
@@ -99,10 +99,17 @@ impl Dompet {
         else {
             // No name to count a failure against; the same work all the same.
             self.passwords
-                .verify(String::new(), DUMMY_HASH.to_owned())
+                .verify(
+                    Lane::Login(String::new()),
+                    String::new(),
+                    DUMMY_HASH.to_owned(),
+                )
                 .await?;
             return Ok(LoginOutcome::Invalid);
         };
+        // Each login name waits in its own lane; a flood is shed here,
+        // before it costs the database anything.
+        let admission = self.passwords.admit(Lane::Login(login.to_lowercase()))?;
         let key = login_key(&login);
         let mut conn = self.pool.begin().await?;
         if login_throttle::is_locked(&mut conn, &key).await? {
@@ -117,7 +124,7 @@ impl Dompet {
         let hash = candidate
             .as_ref()
             .map_or(DUMMY_HASH, |c| c.password_hash.as_str());
-        let matches = self.passwords.verify(password, hash.to_owned()).await?;
+        let matches = admission.verify(password, hash.to_owned()).await?;
         match candidate.filter(|_| matches) {
             Some(user) => self.open_session(&key, user).await,
             None => {

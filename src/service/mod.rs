@@ -11,14 +11,19 @@ mod passwords;
 mod payouts;
 mod reads;
 mod reconcile;
+pub mod retention;
 pub mod seed;
 mod statement;
+pub mod text;
 mod tokens;
 mod topup;
+mod turns;
 mod users;
 mod verify;
 mod wallet;
 mod withdraw;
+
+use std::time::Duration;
 
 use chrono_tz::Tz;
 use sqlx::PgPool;
@@ -28,7 +33,7 @@ use crate::database::replicas::Replicas;
 pub use error::ServiceError;
 pub use history_v2::{BalancedHistory, CombinedHistory};
 pub use login::{Credentials, LoginOutcome, Session, LOGIN_TOKEN_LEN};
-pub use passwords::Passwords;
+pub use passwords::{Admission, Lane, Passwords};
 pub use payouts::Settled;
 pub use reconcile::{Ambiguous, Duplicate, InvalidLine, Matched, ReconcileReport, Unmatched};
 pub use tokens::{Revoked, MAX_TOKENS_PER_USER};
@@ -68,6 +73,10 @@ impl Page {
     }
 }
 
+/// The wait for a wallet's turn unless told otherwise: the lock wait of the
+/// default 30-second request timeout.
+const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(3);
+
 /// The service: a pool over the ledger plus the rules' settings.
 #[derive(Clone)]
 pub struct Dompet {
@@ -78,6 +87,7 @@ pub struct Dompet {
     topup_ttl_hours: i32,
     passwords: Passwords,
     replicas: Replicas,
+    turns: turns::WalletTurns,
 }
 
 impl Dompet {
@@ -89,7 +99,15 @@ impl Dompet {
             topup_ttl_hours: Self::DEFAULT_TOPUP_TTL_HOURS,
             passwords: Passwords::new(),
             replicas: Replicas::default(),
+            turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
         }
+    }
+
+    /// How long a withdrawal may wait for its wallet's turn in this process,
+    /// as the database's `lock_timeout` bounds the wait for the row itself.
+    pub fn with_lock_wait(mut self, wait: Duration) -> Self {
+        self.turns = turns::WalletTurns::new(wait);
+        self
     }
 
     pub const DEFAULT_TOPUP_TTL_HOURS: i32 = 48;

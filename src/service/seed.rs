@@ -1,6 +1,6 @@
 //! The seed document's demo data, for the embedded default.
 
-use super::{tokens, Dompet, ServiceError};
+use super::{tokens, Dompet, Lane, ServiceError};
 use crate::{
     domain::{BankAccountId, UserId},
     store::{bank_accounts, seed, users, wallets},
@@ -21,7 +21,10 @@ impl Dompet {
             return Ok(false);
         }
         drop(conn);
-        let password_hash = self.passwords.hash(DEMO_PASSWORD.to_owned()).await?;
+        let password_hash = self
+            .passwords
+            .hash(Lane::Anonymous, DEMO_PASSWORD.to_owned())
+            .await?;
         let mut tx = self.pool.begin().await?;
         let new_user = users::NewUser {
             id: Some(DEMO_USER_ID),

@@ -4,7 +4,9 @@
 use rand::{distributions::Alphanumeric, Rng};
 use sqlx::PgConnection;
 
-use super::{auth::token_digest, login::login_key, users::check_password, Dompet, ServiceError};
+use super::{
+    auth::token_digest, login::login_key, users::check_password, Dompet, Lane, ServiceError,
+};
 use crate::{
     domain::{Token, TokenId, UserId},
     store::{login_throttle, tokens, users},
@@ -103,7 +105,7 @@ impl Dompet {
             .await?
             .ok_or(ServiceError::UserNotFound)?;
         drop(conn);
-        let password_hash = self.passwords.hash(password).await?;
+        let password_hash = self.passwords.hash(Lane::Anonymous, password).await?;
         let mut tx = self.pool.begin().await?;
         // Throttle rows before the user row, the order a login takes them
         // in, so a reset and a login never wait for each other in a cycle.

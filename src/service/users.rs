@@ -1,6 +1,10 @@
 //! Users, their wallets and bank accounts.
 
-use super::{tokens, Dompet, ServiceError};
+use super::{
+    passwords::Lane,
+    text::{self, limits},
+    tokens, Dompet, ServiceError,
+};
 use crate::{
     domain::{BankAccount, BankAccountId, User, UserId, WalletId},
     store::{self, bank_accounts, users, wallets},
@@ -45,17 +49,14 @@ pub struct NewBankAccount {
 impl NewUser {
     fn validate(&self) -> Result<(), ServiceError> {
         let invalid = |m: &str| Err(ServiceError::Invalid(m.to_owned()));
-        if self.username.trim().is_empty() || self.username.chars().count() > 100 {
-            return invalid("username must be 1 to 100 characters");
-        }
-        if !self.email.contains('@') || self.email.chars().count() > 254 {
+        text::required("username", &self.username, limits::USERNAME)?;
+        text::checked("email", &self.email, limits::EMAIL)?;
+        if !self.email.contains('@') {
             return invalid("email must be an address of at most 254 characters");
         }
         check_password(&self.password)?;
         if let Some(name) = &self.name {
-            if name.trim().is_empty() || name.chars().count() > 100 || name.contains('\0') {
-                return invalid("name must be 1 to 100 characters");
-            }
+            text::required("name", name, limits::USERNAME)?;
         }
         if matches!(self.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id.get())) {
             return invalid("id must be between 1 and 4611686018427387903");
@@ -72,9 +73,10 @@ impl NewUser {
     }
 }
 
-/// A password an operator may set: 8 to 1024 characters.
+/// A password an operator may set: 8 to 1024 characters, no NUL byte.
 pub(super) fn check_password(password: &str) -> Result<(), ServiceError> {
-    if !(8..=1024).contains(&password.chars().count()) {
+    text::checked_secret("password", password, limits::PASSWORD)?;
+    if password.chars().count() < limits::PASSWORD_MIN {
         return Err(ServiceError::Invalid(
             "password must be 8 to 1024 characters".into(),
         ));
@@ -102,7 +104,10 @@ impl Dompet {
             .token
             .clone()
             .unwrap_or_else(|| tokens::generate_token(TOKEN_LEN));
-        let password_hash = self.passwords.hash(new.password.clone()).await?;
+        let password_hash = self
+            .passwords
+            .hash(Lane::Anonymous, new.password.clone())
+            .await?;
         let mut tx = self.pool.begin().await?;
         let inserted = async {
             let id = users::insert(
@@ -151,11 +156,7 @@ impl Dompet {
             ("account_number", &new.account_number),
             ("account_name", &new.account_name),
         ] {
-            if value.trim().is_empty() || value.chars().count() > 200 {
-                return Err(ServiceError::Invalid(format!(
-                    "{field} must be 1 to 200 characters"
-                )));
-            }
+            text::required(field, value, limits::BANK_FIELD)?;
         }
         if matches!(new.id, Some(id) if !(1..=MAX_IMPORTED_ID).contains(&id.get())) {
             return Err(ServiceError::Invalid(

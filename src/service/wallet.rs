@@ -2,7 +2,7 @@
 
 use sqlx::PgConnection;
 
-use super::{Dompet, ServiceError};
+use super::{text, Dompet, ServiceError};
 use crate::{
     domain::{
         Action, Amount, Mutation, MutationType, Note, TopupId, TransactionNo, UserId, Wallet,
@@ -165,12 +165,11 @@ impl Dompet {
                 posting.action.as_str()
             )));
         }
-        let key = posting.idempotency_key.as_str();
-        if key.is_empty() || key.len() > 255 {
-            return Err(ServiceError::Invalid(
-                "idempotency_key must be 1 to 255 bytes".into(),
-            ));
-        }
+        let key = text::required(
+            "idempotency_key",
+            &posting.idempotency_key,
+            text::limits::IDEMPOTENCY_KEY,
+        )?;
         let mut tx = self.pool.begin().await?;
         let mut wallet = wallets::lock(&mut tx, posting.user_id)
             .await?

@@ -6,8 +6,9 @@ use sha2::{Digest, Sha256};
 use sqlx::{postgres::types::PgInterval, PgConnection};
 
 use super::{
+    text,
     wallet::{apply_in_tx, Origin},
-    Dompet, ServiceError,
+    Dompet, Lane, ServiceError,
 };
 use crate::{
     domain::{Action, Amount, BankAccountId, UserId, Wallet, WithdrawalId},
@@ -22,7 +23,7 @@ use crate::{
 /// Wrong passwords within [`LOCKOUT_WINDOW_MINUTES`] that lock a user out…
 const LOCKOUT_FAILURES: i64 = 5;
 /// …for this long, counted from the last of them.
-const LOCKOUT_WINDOW_MINUTES: i64 = 30;
+pub(super) const LOCKOUT_WINDOW_MINUTES: i64 = 30;
 
 /// A withdrawal rule that can fail, in the order they are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +111,17 @@ impl WithdrawRequest {
     }
 }
 
+impl WithdrawRequest {
+    /// Whether a stored fingerprint was made from this amount and bank
+    /// account, whatever the password verdict was: both verdicts are tried,
+    /// so no password is needed to tell.
+    fn same_apart_from_password(&self, fingerprint: &str) -> bool {
+        [true, false]
+            .into_iter()
+            .any(|password_ok| self.fingerprint(password_ok) == fingerprint)
+    }
+}
+
 fn text_part(value: Option<&str>) -> String {
     value.map_or_else(|| "-".to_owned(), |text| format!("t:{text}"))
 }
@@ -127,11 +139,39 @@ fn replay(stored: StoredAnswer, fingerprint: &str) -> Result<WithdrawOutcome, Se
     if stored.fingerprint != fingerprint {
         return Err(ServiceError::IdempotencyMismatch);
     }
+    stored_outcome(&stored)
+}
+
+fn stored_outcome(stored: &StoredAnswer) -> Result<WithdrawOutcome, ServiceError> {
     serde_json::from_str(&stored.outcome)
         .map_err(|e| ServiceError::internal_from("stored idempotent answer unreadable", e))
 }
 
-fn minutes(n: i64) -> PgInterval {
+/// The answer while the user is locked out: a retry of a stored key with the
+/// same amount and bank account replays its first answer (an accepted
+/// withdrawal is never hidden), judged without the password, so the answer
+/// is the same whatever password came with it and teaches a guesser nothing;
+/// a key stored with another amount or account is the usual mismatch.
+/// Anything else is refused, and nothing is counted.
+async fn answer_locked_out(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    request: &WithdrawRequest,
+    key: Option<&str>,
+) -> Result<WithdrawOutcome, ServiceError> {
+    let Some(key) = key else {
+        return Ok(WithdrawOutcome::LockedOut);
+    };
+    match idempotency::find(conn, user_id, key).await? {
+        None => Ok(WithdrawOutcome::LockedOut),
+        Some(stored) if request.same_apart_from_password(&stored.fingerprint) => {
+            stored_outcome(&stored)
+        }
+        Some(_) => Err(ServiceError::IdempotencyMismatch),
+    }
+}
+
+pub(super) fn minutes(n: i64) -> PgInterval {
     PgInterval {
         months: 0,
         days: 0,
@@ -147,22 +187,37 @@ impl Dompet {
         request: WithdrawRequest,
         idempotency_key: Option<String>,
     ) -> Result<WithdrawOutcome, ServiceError> {
+        if let Some(key) = &idempotency_key {
+            text::required("Idempotency-Key", key, text::limits::IDEMPOTENCY_KEY)?;
+        }
+        // A flood by this user is shed here, before it costs anything more.
+        let admission = match &request.password {
+            Some(password) if !password.is_empty() => {
+                Some(self.passwords.admit(Lane::User(user_id))?)
+            }
+            _ => None,
+        };
         let mut conn = self.pool.begin().await?;
         // A locked-out user costs no argon2 run.
-        let locked = attempts::is_locked(&mut conn, user_id).await?;
+        if attempts::is_locked(&mut conn, user_id).await? {
+            let outcome =
+                answer_locked_out(&mut conn, user_id, &request, idempotency_key.as_deref()).await;
+            conn.commit().await?;
+            return outcome;
+        }
         let hash = users::password_hash(&mut conn, user_id).await?;
         conn.commit().await?;
-        if locked {
-            return Ok(WithdrawOutcome::LockedOut);
-        }
         let hash = hash.ok_or(ServiceError::UserNotFound)?;
-        // Hashing is slow: done before any lock is taken, folded in later.
-        let password_ok = match request.password.clone() {
-            Some(password) if !password.is_empty() => self.passwords.verify(password, hash).await?,
+        // Hashing is slow: done before any lock is taken, folded in later,
+        // in the user's own lane so a flood by one user waits behind itself.
+        let password_ok = match (admission, request.password.clone()) {
+            (Some(admission), Some(password)) => admission.verify(password, hash).await?,
             _ => false,
         };
         let fingerprint = request.fingerprint(password_ok);
 
+        // The user's earlier requests go first, without holding connections.
+        let _turn = self.turns.enter(user_id).await?;
         let mut tx = self.pool.begin().await?;
         let decision = self
             .withdraw_in_tx(
@@ -220,7 +275,8 @@ impl Dompet {
             .ok_or(ServiceError::UserNotFound)?;
         // Failures of twins that queued ahead of us may have locked the user.
         if attempts::is_locked(conn, user_id).await? {
-            return Ok(Decision::Fresh(WithdrawOutcome::LockedOut));
+            let outcome = answer_locked_out(conn, user_id, request, key).await?;
+            return Ok(Decision::Fresh(outcome));
         }
         // Every request that reaches the password rule counts, replays too:
         // otherwise a replayed key would be an unmetered password oracle.

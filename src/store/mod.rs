@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod login_throttle;
 pub mod mutations;
 pub mod payouts;
+pub mod retention;
 pub mod seed;
 pub mod statement_lines;
 pub mod tokens;
@@ -41,4 +42,16 @@ pub async fn bump_identity_past(
 /// The name of the constraint a database error violated, if any.
 pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
     err.as_database_error().and_then(|e| e.constraint())
+}
+
+/// Whether a wait ran out: for a pooled connection (`acquire_timeout`), for
+/// a lock (`lock_timeout`, 55P03) or for a statement (`statement_timeout`,
+/// 57014). Nothing of the transaction was kept, so the request may simply be
+/// tried again.
+pub fn is_timeout(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::PoolTimedOut)
+        || err
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| matches!(code.as_ref(), "55P03" | "57014"))
 }

@@ -4,17 +4,26 @@
 
 mod helpers;
 
+mod bounded_waits;
 mod cli;
 mod failover;
 mod foundation;
+mod fuzz;
 mod operator;
+mod password_fairness;
 mod pgbouncer;
 mod public_history;
 mod replication;
+mod text_checks;
 
 mod login;
 mod login_throttle;
 mod tokens;
+
+mod database_roles;
+mod database_unavailable;
+mod retention;
+mod startup_files;
 
 mod ledger_lifecycle;
 mod ledger_postings;

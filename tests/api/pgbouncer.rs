@@ -15,7 +15,6 @@ use std::{
 use dompet::{
     config::{Config, Secret},
     database::Database,
-    MIGRATOR,
 };
 use futures::future::join_all;
 
@@ -38,7 +37,8 @@ impl PgBouncer {
             .local_addr()
             .unwrap()
             .port();
-        let options = &db.options;
+        // dompet reaches the database through PgBouncer as its runtime role.
+        let options = &db.runtime_options;
         let password = db
             .url()
             .split_once("://")
@@ -131,7 +131,7 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
     // advisory locks, which transaction pooling cannot keep), then dompet
     // on PgBouncer only, statement cache off.
     let db = TestDb::create().await;
-    MIGRATOR.run(&db.pool(2).await).await.expect("migrate");
+    db.migrate().await;
     let bouncer = PgBouncer::start(&db);
     let mut config = Config::from_lookup(|_| None).expect("config");
     config.database_url = Some(Secret::new(bouncer.url()));
@@ -178,4 +178,31 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
         log(&bouncer.dir)
     );
     database.close().await;
+}
+
+#[tokio::test]
+async fn the_serving_pool_opens_through_pgbouncer_without_session_settings() {
+    // Arrange: PgBouncer refuses startup parameters it does not know, and
+    // the serving pool's timeouts are such parameters.
+    let db = TestDb::create().await;
+    db.migrate().await;
+    let bouncer = PgBouncer::start(&db);
+    let mut config = Config::from_lookup(|_| None).expect("config");
+    config.db_statement_cache = 0;
+    let options: sqlx::postgres::PgConnectOptions = bouncer.url().parse().unwrap();
+
+    // Act
+    let pool = dompet::pool::serving(options.statement_cache_capacity(0), &config)
+        .await
+        .expect("the serving pool opens all the same");
+
+    // Assert: it works, without the settings (they belong on the role).
+    let mut tx = pool.begin().await.unwrap();
+    let timeout: String = sqlx::query_scalar("show lock_timeout")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(timeout, "0");
+    pool.close().await;
 }

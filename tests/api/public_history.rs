@@ -312,7 +312,7 @@ async fn odd_page_and_per_page_values_fall_back_to_their_defaults() {
         app.credit(&user, amount).await;
     }
     let newest_ten: Vec<i64> = (3..=12).rev().collect();
-    let cases: [(&str, Vec<i64>); 16] = [
+    let cases: [(&str, Vec<i64>); 18] = [
         ("", newest_ten.clone()),
         ("?page=1&per_page=10", newest_ten.clone()),
         ("?page=2", vec![2, 1]),
@@ -329,6 +329,8 @@ async fn odd_page_and_per_page_values_fall_back_to_their_defaults() {
             "?page=99999999999999999999&per_page=99999999999999999999",
             newest_ten.clone(),
         ),
+        ("?page=00000000002&per_page=0000000005", vec![7, 6, 5, 4, 3]),
+        ("?page=00000000001", newest_ten.clone()),
         ("?page=2&per_page=abc", vec![2, 1]),
         ("?page=abc&per_page=4", vec![12, 11, 10, 9]),
         ("?page=4&per_page=3", vec![3, 2, 1]),

@@ -3,7 +3,10 @@
 //! made before the tokens table keep their token and password.
 
 use chrono::{DateTime, Utc};
-use dompet::{domain::WireTime, service::Passwords};
+use dompet::{
+    domain::WireTime,
+    service::{Lane, Passwords},
+};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::json;
@@ -395,7 +398,7 @@ async fn the_command_line_lists_and_revokes_tokens_and_resets_passwords() {
     let name = app.profile(user.id).await.username;
     let laptop = app.login_token(&name, USER_PASSWORD).await;
     dompet_with(
-        Some(&app.db.url()),
+        Some(&app.db),
         &["user", "set-password", &uid],
         &[("DOMPET_USER_PASSWORD", "baru-rahasia-456")],
     )
@@ -538,7 +541,7 @@ async fn a_user_made_before_the_tokens_table_keeps_its_token_and_logs_in() {
         .await
         .unwrap();
     let hash = Passwords::new()
-        .hash(USER_PASSWORD.to_owned())
+        .hash(Lane::Anonymous, USER_PASSWORD.to_owned())
         .await
         .unwrap();
     let token = "LegacyToken0123456789";

@@ -3,7 +3,7 @@
 
 use crate::helpers::{
     accepted, form, rejected, spawn_app, Answer, TestApp, TestUser, LOCKED_OUT, RULE_BALANCE,
-    RULE_ONCE_A_DAY, RULE_PASSWORD,
+    RULE_ONCE_A_DAY, RULE_PASSWORD, WITHDRAW_KEY_REUSED,
 };
 
 /// A well-formed withdrawal with a wrong password.
@@ -199,28 +199,98 @@ async fn five_wrong_passwords_within_any_thirty_minutes_lock_whenever_the_first_
     right.assert(200, LOCKED_OUT);
 }
 
+/// When the lock ends and how many failures are counted: what a refusal
+/// must leave as it found it.
+async fn lockout_state(app: &TestApp, user: &TestUser) -> (Option<String>, i64) {
+    sqlx::query_as(
+        "select (select locked_until::text from password_lockouts where user_id = $1),
+                (select count(*) from password_failures where user_id = $1)",
+    )
+    .bind(user.id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// A keyed withdrawal of 1000 to `account` with `password`.
+async fn keyed(app: &TestApp, user: &TestUser, key: &str, account: i64, password: &str) -> Answer {
+    app.send(
+        app.withdraw_request(user, "")
+            .header("idempotency-key", key)
+            .body(form("1000", &account.to_string(), password)),
+    )
+    .await
+}
+
 #[tokio::test]
-async fn a_locked_out_user_gets_no_replay_either() {
-    // Arrange: an accepted withdrawal under a key, then a lockout.
+async fn during_a_lockout_a_retry_of_a_stored_key_replays_its_first_answer_whatever_the_password() {
+    // Arrange: an accepted withdrawal and a rejection under keys, then a
+    // lockout (as a client told to retry a 408 would find it).
     let app = spawn_app().await;
     let (user, account) = app.funded_user(100_000).await;
-    let first = app
-        .withdraw_with_key(&user, "before-the-lock", 1000, account)
-        .await;
+    let first = keyed(&app, &user, "before-the-lock", account, &user.password).await;
     first.assert(200, &accepted(first.withdrawal_id()));
-    for _ in 0..5 {
+    let refused = keyed(&app, &user, "refused-before", account, "not-my-password").await;
+    refused.assert(200, &rejected(&[RULE_ONCE_A_DAY, RULE_PASSWORD]));
+    for _ in 0..4 {
         wrong_password(&app, &user, account)
             .await
             .assert(200, &rejected(&[RULE_ONCE_A_DAY, RULE_PASSWORD]));
     }
+    let locked = lockout_state(&app, &user).await;
+    let before = app.ledger_fingerprint().await;
+
+    for password in [user.password.as_str(), "not-my-password", ""] {
+        // Act
+        let retry = keyed(&app, &user, "before-the-lock", account, password).await;
+        let refused_again = keyed(&app, &user, "refused-before", account, password).await;
+
+        // Assert: the first answers, byte for byte, whatever the password:
+        // the answer teaches a password guesser nothing.
+        retry.assert(200, &first.body);
+        refused_again.assert(200, &refused.body);
+    }
+    assert_eq!(app.ledger_fingerprint().await, before);
+    assert_eq!(lockout_state(&app, &user).await, locked, "nothing counted");
+    assert_eq!(app.withdrawal_counts(&user).await, (1, 1));
+}
+
+#[tokio::test]
+async fn during_a_lockout_a_stored_key_with_other_parameters_is_422_and_a_new_key_is_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    let (user, account) = app.funded_user(100_000).await;
+    let other_account = app.add_bank_account(&user).await;
+    let first = keyed(&app, &user, "before-the-lock", account, &user.password).await;
+    first.assert(200, &accepted(first.withdrawal_id()));
+    for _ in 0..5 {
+        wrong_password(&app, &user, account).await;
+    }
+    let locked = lockout_state(&app, &user).await;
 
     // Act
-    let retry = app
-        .withdraw_with_key(&user, "before-the-lock", 1000, account)
+    let other_amount = app
+        .send(
+            app.withdraw_request(&user, "")
+                .header("idempotency-key", "before-the-lock")
+                .body(form("2000", &account.to_string(), &user.password)),
+        )
         .await;
+    let other_account = keyed(
+        &app,
+        &user,
+        "before-the-lock",
+        other_account,
+        &user.password,
+    )
+    .await;
+    let new_key = keyed(&app, &user, "after-the-lock", account, &user.password).await;
 
     // Assert
-    retry.assert(200, LOCKED_OUT);
+    other_amount.assert(422, WITHDRAW_KEY_REUSED);
+    other_account.assert(422, WITHDRAW_KEY_REUSED);
+    new_key.assert(200, LOCKED_OUT);
+    assert_eq!(lockout_state(&app, &user).await, locked, "nothing counted");
     assert_eq!(app.withdrawal_counts(&user).await, (1, 1));
 }
 

@@ -47,6 +47,14 @@ impl OperatorError {
         )
     }
 
+    fn busy() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "too much work is waiting; nothing was done, try again shortly",
+        )
+    }
+
     pub fn statement_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -127,6 +135,21 @@ impl From<ServiceError> for OperatorError {
             ),
             ServiceError::Invalid(message) => Self::new(S::BAD_REQUEST, "invalid_request", message),
             ServiceError::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
+            ServiceError::Busy => Self::busy(),
+            ServiceError::Database(e) | ServiceError::Unavailable(e)
+                if crate::store::is_timeout(e) =>
+            {
+                tracing::warn!(error = %e, "gave up waiting on the database");
+                Self::busy()
+            }
+            ServiceError::Unavailable(_) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&err), "database unavailable; answered 503");
+                Self::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry shortly",
+                )
+            }
             ServiceError::Hashing(_)
             | ServiceError::Internal { .. }
             | ServiceError::Database(_) => {
@@ -158,6 +181,12 @@ impl IntoResponse for OperatorError {
                 message: &self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, crate::http::retry_after());
+        }
+        response
     }
 }

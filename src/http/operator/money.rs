@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{error::OperatorError, path_id, Operator, OperatorJson, OperatorPath, OperatorQuery};
 use crate::{
     domain::{Action, Amount, Mutation, Note, TransactionNo, UserId, WithdrawalId},
-    http::AppState,
+    http::{to_completion, AppState},
     service::{Page, Posted, Posting},
     wire::{LedgerReportJson, MutationJson, OperatorWithdrawalJson, WithdrawalListJson},
 };
@@ -66,7 +66,9 @@ pub async fn post_mutation(
         idempotency_key: body.idempotency_key,
     };
     let tz = state.dompet.timezone();
-    let (status, row): (StatusCode, Mutation) = match state.dompet.post_mutation(posting).await? {
+    let dompet = state.dompet.clone();
+    let posted = to_completion(async move { dompet.post_mutation(posting).await }).await?;
+    let (status, row): (StatusCode, Mutation) = match posted {
         Posted::Created(row) => (StatusCode::CREATED, row),
         Posted::Replayed(row) => (StatusCode::OK, row),
     };
@@ -97,7 +99,8 @@ pub async fn process_withdrawal(
     OperatorPath(id): OperatorPath<String>,
 ) -> Result<Response, OperatorError> {
     let id: WithdrawalId = path_id(&id, OperatorError::withdrawal_not_found)?;
-    let row = state.dompet.process_withdrawal(id).await?;
+    let dompet = state.dompet.clone();
+    let row = to_completion(async move { dompet.process_withdrawal(id).await }).await?;
     Ok(Json(OperatorWithdrawalJson::new(&row, state.dompet.timezone())).into_response())
 }
 
@@ -107,7 +110,8 @@ pub async fn cancel_withdrawal(
     OperatorPath(id): OperatorPath<String>,
 ) -> Result<Response, OperatorError> {
     let id: WithdrawalId = path_id(&id, OperatorError::withdrawal_not_found)?;
-    let row = state.dompet.cancel_withdrawal(id).await?;
+    let dompet = state.dompet.clone();
+    let row = to_completion(async move { dompet.cancel_withdrawal(id).await }).await?;
     Ok(Json(OperatorWithdrawalJson::new(&row, state.dompet.timezone())).into_response())
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{error::OperatorError, path_id, Operator, OperatorJson, OperatorPath};
 use crate::{
     domain::{BankAccountId, UserId},
-    http::AppState,
+    http::{to_completion, AppState},
     service::{NewBankAccount, NewUser},
     wire::{BankAccountJson, CreatedUserJson, UserJson},
 };
@@ -49,7 +49,8 @@ pub async fn create(
         token: body.token,
         name: body.name,
     };
-    let user = state.dompet.create_user(new).await?;
+    let dompet = state.dompet.clone();
+    let user = to_completion(async move { dompet.create_user(new).await }).await?;
     Ok((StatusCode::CREATED, Json(CreatedUserJson::from(&user))).into_response())
 }
 
@@ -76,6 +77,7 @@ pub async fn add_bank_account(
         account_name: body.account_name,
         id: body.id,
     };
-    let account = state.dompet.add_bank_account(user_id, new).await?;
+    let dompet = state.dompet.clone();
+    let account = to_completion(async move { dompet.add_bank_account(user_id, new).await }).await?;
     Ok((StatusCode::CREATED, Json(BankAccountJson::from(&account))).into_response())
 }

@@ -35,12 +35,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
     }
 }
 
-/// A whole number from 1 to 2147483647 in plain ASCII digits, or nothing.
+/// A whole number from 1 to 2147483647 in plain ASCII digits (leading zeros
+/// allowed: `0001` is 1), or nothing.
 fn page_number(text: &str) -> Option<i64> {
-    if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    text.parse::<i64>()
+    let significant = text.trim_start_matches('0');
+    if significant.len() > 10 {
+        return None;
+    }
+    significant
+        .parse::<i64>()
         .ok()
         .filter(|n| (1..=i64::from(i32::MAX)).contains(n))
 }
@@ -155,9 +161,13 @@ mod tests {
     fn page_numbers_fall_back_on_anything_odd() {
         assert_eq!(page_number("3"), Some(3));
         assert_eq!(page_number("2147483647"), Some(2147483647));
+        assert_eq!(page_number("00000000001"), Some(1));
+        assert_eq!(page_number("0002147483647"), Some(2147483647));
         for bad in [
             "",
             "0",
+            "0000000000000",
+            "0002147483648",
             "-1",
             "+1",
             "1.5",

@@ -22,7 +22,7 @@ use self::{
     extract::{IdempotencyKey, Pagination, WithdrawParams},
     texts::{History, WithdrawAnswer},
 };
-use super::AppState;
+use super::{to_completion, AppState};
 use crate::wire::{MutationJson, WithdrawalJson};
 
 pub fn router() -> Router<AppState> {
@@ -59,13 +59,15 @@ async fn withdrawals(
 
 async fn withdraw(
     State(state): State<AppState>,
-    PublicUser(user_id): PublicUser,
+    user: Result<PublicUser, PublicError>,
     IdempotencyKey(key): IdempotencyKey,
     WithdrawParams(request): WithdrawParams,
 ) -> Result<Json<WithdrawAnswer>, PublicError> {
-    let outcome = state
-        .dompet
-        .request_withdrawal(user_id, request, key)
-        .await?;
+    let PublicUser(user_id) = user.map_err(PublicError::for_withdraw)?;
+    let dompet = state.dompet.clone();
+    let outcome =
+        to_completion(async move { dompet.request_withdrawal(user_id, request, key).await })
+            .await
+            .map_err(|e| PublicError::from(e).for_withdraw())?;
     Ok(Json(outcome.into()))
 }

@@ -34,6 +34,12 @@ pub fn error_message(error: PublicError) -> &'static str {
             "Idempotency-Key sudah dipakai untuk permintaan lain."
         }
         PublicError::Unavailable => "Database tidak tersedia.",
+        PublicError::RetryLater
+        | PublicError::WithdrawRetryLater
+        | PublicError::TopupRetryLater => "Layanan sedang tidak tersedia. Coba lagi nanti.",
+        PublicError::Busy | PublicError::WithdrawBusy | PublicError::TopupBusy => {
+            "Server sedang sibuk. Coba lagi nanti."
+        }
         PublicError::Internal => "Terjadi kesalahan pada server.",
     }
 }

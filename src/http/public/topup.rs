@@ -16,10 +16,7 @@ use super::{
     texts::TopupAnswer,
     PublicError,
 };
-use crate::{
-    http::AppState,
-    service::{ServiceError, TopupRequest},
-};
+use crate::{http::AppState, service::TopupRequest};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v2/dompet/topup.json", post(topup))
@@ -35,10 +32,7 @@ async fn topup(
         .dompet
         .request_topup(user_id, request, key)
         .await
-        .map_err(|e| match e {
-            ServiceError::IdempotencyMismatch => PublicError::TopupIdempotencyMismatch,
-            e => e.into(),
-        })?;
+        .map_err(|e| PublicError::from(e).for_topup())?;
     Ok(Json(outcome.into()))
 }
 

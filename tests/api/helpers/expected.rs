@@ -35,6 +35,12 @@ pub const LOCKED_OUT: &str = r#"{"status":"ERROR","withdrawal_id":null,"message"
 /// A withdraw `Idempotency-Key` sent again with other parameters (422).
 pub const WITHDRAW_KEY_REUSED: &str = r#"{"status":"ERROR","withdrawal_id":null,"message":"Idempotency-Key sudah dipakai untuk permintaan lain."}"#;
 
+/// Work shed at once (503, with `Retry-After`): the public envelope…
+pub const BUSY: &str = r#"{"status":"ERROR","message":"Server sedang sibuk. Coba lagi nanti."}"#;
+/// …and the withdraw endpoint's.
+pub const WITHDRAW_BUSY: &str =
+    r#"{"status":"ERROR","withdrawal_id":null,"message":"Server sedang sibuk. Coba lagi nanti."}"#;
+
 /// The body of an accepted withdrawal.
 pub fn accepted(withdrawal_id: i64) -> String {
     format!(r#"{{"status":"OK","withdrawal_id":{withdrawal_id},"message":"{ACCEPTED}"}}"#)
