@@ -52,6 +52,11 @@ pub struct Config {
     /// `DOMPET_DB_STATEMENT_CACHE`: prepared statements kept per connection;
     /// 0 behind a PgBouncer that cannot track them (transaction pooling).
     pub db_statement_cache: usize,
+    /// `DOMPET_DB_POOLER=pgbouncer` (or `DOMPET_DB_STATEMENT_CACHE=0`): a
+    /// transaction-mode pooler sits in front of PostgreSQL, so reads run
+    /// inside a transaction too (a `BEGIN` and a `COMMIT` more each); off by
+    /// default, where a read is one round trip.
+    pub db_transaction_pooler: bool,
     /// `DOMPET_MIGRATE_DATABASE_URL`: the owner role's URL, for migrations
     /// and the runtime role's grants; `DATABASE_URL` is then the runtime role.
     pub migrate_database_url: Option<Secret>,
@@ -212,6 +217,17 @@ impl Config {
                 .map_err(|_| fail("DOMPET_DB_STATEMENT_CACHE", v, "expected a number ≥ 0"))?,
             None => 100,
         };
+        let db_transaction_pooler = match get("DOMPET_DB_POOLER").as_deref() {
+            None | Some("" | "none") => db_statement_cache == 0,
+            Some("pgbouncer") => true,
+            Some(v) => {
+                return Err(fail(
+                    "DOMPET_DB_POOLER",
+                    v.into(),
+                    "expected none or pgbouncer",
+                ))
+            }
+        };
         let read_database_urls: Vec<Secret> = get("DOMPET_READ_DATABASE_URL")
             .map(|list| split_urls(&list).into_iter().map(Secret::new).collect())
             .unwrap_or_default();
@@ -270,6 +286,7 @@ impl Config {
             read_database_urls,
             replica_max_lag,
             db_statement_cache,
+            db_transaction_pooler,
         })
     }
 }
@@ -287,6 +304,7 @@ mod tests {
         assert_eq!(config.topup_ttl_hours, 48);
         assert!(config.migrate);
         assert!(config.database_url.is_none() && config.operator_token.is_none());
+        assert!(!config.db_transaction_pooler);
     }
 
     #[test]

@@ -44,6 +44,7 @@ impl Application {
         let waits = crate::pool::Waits::for_request_timeout(config.request_timeout);
         let dompet = Dompet::new(pool, config.timezone, config.withdrawal_fee)
             .with_replicas(replicas)
+            .with_transaction_pooler(config.db_transaction_pooler)
             .with_topup_ttl_hours(config.topup_ttl_hours)
             .with_lock_wait(waits.lock);
         let state = AppState::new(dompet.clone(), config.operator_token.as_ref());

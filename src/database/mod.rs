@@ -3,6 +3,7 @@
 //! pool, the migrations and the demo seed.
 
 pub mod failover;
+pub mod reader;
 pub mod replicas;
 pub mod roles;
 
@@ -221,6 +222,10 @@ async fn migrate_as_owner(
 
 /// The pool settings of the server (the tests use them too).
 pub fn pool_options(max_connections: u32) -> PgPoolOptions {
+    // sqlx's ping before each checkout stays on: it costs one round trip per
+    // request (one checkout per request now), but without it every pooled
+    // connection a restarted or terminating server left behind fails one
+    // request with a 503 (tests/api/database_unavailable.rs).
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

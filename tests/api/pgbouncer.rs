@@ -136,10 +136,15 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
     let mut config = Config::from_lookup(|_| None).expect("config");
     config.database_url = Some(Secret::new(bouncer.url()));
     config.db_statement_cache = 0;
+    config.db_transaction_pooler = true;
     let database = Database::open(&config, false)
         .await
         .expect("open through pgbouncer");
-    let node = Node::start(database.pool.clone(), |c| c.db_statement_cache = 0).await;
+    let node = Node::start(database.pool.clone(), |c| {
+        c.db_statement_cache = 0;
+        c.db_transaction_pooler = true;
+    })
+    .await;
     let mut users = Vec::new();
     for _ in 0..8 {
         users.push(node.funded_user(100_000).await);

@@ -18,7 +18,7 @@ use axum::{
 
 pub use self::error::PublicError;
 use self::{
-    auth::PublicUser,
+    auth::{BasicToken, PublicUser},
     extract::{IdempotencyKey, Pagination, WithdrawParams},
     texts::{History, WithdrawAnswer},
 };
@@ -37,10 +37,14 @@ pub fn router() -> Router<AppState> {
 
 async fn mutations(
     State(state): State<AppState>,
-    PublicUser(user_id): PublicUser,
+    BasicToken(credentials): BasicToken,
     Pagination(page): Pagination,
 ) -> Result<Response, PublicError> {
-    let rows = state.dompet.mutation_history(user_id, page).await?;
+    let rows = state
+        .dompet
+        .mutation_history(&credentials, page)
+        .await?
+        .ok_or_else(auth::unauthorized)?;
     let tz = state.dompet.timezone();
     let history = rows.iter().map(|m| MutationJson::new(m, tz)).collect();
     Ok(Json(History::ok(history)).into_response())
@@ -48,10 +52,14 @@ async fn mutations(
 
 async fn withdrawals(
     State(state): State<AppState>,
-    PublicUser(user_id): PublicUser,
+    BasicToken(credentials): BasicToken,
     Pagination(page): Pagination,
 ) -> Result<Response, PublicError> {
-    let rows = state.dompet.withdrawal_history(user_id, page).await?;
+    let rows = state
+        .dompet
+        .withdrawal_history(&credentials, page)
+        .await?
+        .ok_or_else(auth::unauthorized)?;
     let tz = state.dompet.timezone();
     let history = rows.iter().map(|w| WithdrawalJson::new(w, tz)).collect();
     Ok(Json(History::ok(history)).into_response())
