@@ -521,7 +521,7 @@ async fn the_export_is_a_bulk_transfer_csv_of_pending_withdrawals_that_parses_ba
         "Siti Aminah",
         "Budi, S.Kom",
         "Andi \"Ucok\" Lubis",
-        "Dewi 'Ratna', S.E.",
+        "Dewi \"Ratna\", S.H.",
     ];
     let mut ids = Vec::new();
     for (i, name) in names.iter().enumerate() {
