@@ -477,6 +477,12 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run dompet");
+    // Drained from the start: a full pipe would block the server's logging.
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        stderr.read_to_string(&mut log).map(|_| log)
+    });
     let client = reqwest::Client::new();
     let base = format!("http://{addr}");
     wait_until_serving(&client, &addr, &mut child).await;
@@ -541,13 +547,7 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = reader.join().unwrap().unwrap();
     assert!(child.wait().unwrap().success());
 
     // Assert

@@ -316,8 +316,7 @@ async fn the_token_routes_need_the_operator_token() {
 #[tokio::test]
 async fn a_display_name_must_be_sensible() {
     let app = spawn_app().await;
-    let invalid =
-        r#"{"error":{"code":"invalid_request","message":"name must be 1 to 100 characters"}}"#;
+    let invalid = r#"{"error":{"code":"invalid_request","message":"name must be 1 to 100 characters without control characters"}}"#;
     for name in [
         json!(""),
         json!("   "),
@@ -458,7 +457,10 @@ async fn the_token_commands_refuse_bad_input_clearly() {
         ],
     )
     .await
-    .assert_error(1, "error: name must be 1 to 100 characters");
+    .assert_error(
+        1,
+        "error: name must be 1 to 100 characters without control characters",
+    );
 
     // Bad usage: exit 2.
     for args in [
