@@ -22,6 +22,7 @@ USER dompet
 ENV DOMPET_ADDR=0.0.0.0:8080 \
     DOMPET_LOG_FORMAT=json
 EXPOSE 8080
-# DATABASE_URL must be given at run time: docker run -e DATABASE_URL=… image
+# Given at run time: DATABASE_URL (the runtime role) and, to migrate at start,
+# DOMPET_MIGRATE_DATABASE_URL (the owner): docker run -e DATABASE_URL=… -e DOMPET_MIGRATE_DATABASE_URL=… image
 ENTRYPOINT ["dompet"]
 CMD ["serve"]

@@ -17,7 +17,7 @@ use crate::{
     },
     http::OperatorError,
     service::{Dompet, NewBankAccount, NewUser, Page, Posted, Posting, ServiceError},
-    startup::{shutdown_signal, Application, BindError},
+    startup::{shutdown_signal, Application, StartError},
     wire::{
         BankAccountJson, CreatedUserJson, LedgerReportJson, MutationJson, OperatorWithdrawalJson,
         RevokedJson, TokenListJson, UserJson, WithdrawalListJson,
@@ -84,14 +84,16 @@ pub enum UserCommand {
         username: String,
         #[arg(long)]
         email: String,
-        /// The user's password (8 to 1024 characters).
+        /// The user's password (8 to 1024 characters). Prefer the variable:
+        /// a command line is visible to every local user (ps, /proc).
         #[arg(long, env = "DOMPET_USER_PASSWORD", hide_env_values = true)]
         password: String,
         /// Import with this user id.
         #[arg(long)]
         id: Option<UserId>,
         /// Import with this API token (20+ characters of [A-Za-z0-9]).
-        #[arg(long)]
+        /// Prefer the variable, as for the password.
+        #[arg(long, env = "DOMPET_USER_TOKEN", hide_env_values = true)]
         token: Option<String>,
         /// The display name logins answer with (the username when absent).
         #[arg(long)]
@@ -264,7 +266,7 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
             .await
             .map_err(|e| e.to_string())?;
         let addr = app.local_addr().map_err(|source| {
-            BindError {
+            StartError::Bind {
                 addr: config.addr,
                 source,
             }
@@ -274,7 +276,7 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
         let served = app
             .run_until(shutdown_signal())
             .await
-            .map_err(|source| BindError { addr, source }.to_string());
+            .map_err(|source| StartError::Bind { addr, source }.to_string());
         pool.close().await;
         served
     }
@@ -285,8 +287,14 @@ async fn serve(config: Config) -> Result<ExitCode, String> {
 }
 
 async fn operate(command: Command, config: Config) -> Result<ExitCode, String> {
-    let migrate = matches!(command, Command::Migrate) || config.migrate;
-    let database = Database::open(&config, migrate)
+    if let Command::Migrate = command {
+        Database::migrate_only(&config)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!("migrations applied");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let database = Database::open(&config, config.migrate)
         .await
         .map_err(|e| e.to_string())?;
     let result = match command {

@@ -1,4 +1,4 @@
-//! Configuration from the environment (and `.env`), with the SPEC's defaults.
+//! Configuration from the environment (and `./.env`), with the SPEC's defaults.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -45,6 +45,12 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+    /// `DOMPET_METRICS`: serve `/metrics` on the public listener.
+    pub metrics_public: bool,
+    /// `DOMPET_METRICS_ADDR`: serve `/metrics` on a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `DOMPET_ACCESS_LOG`: one log line per request (off by default).
+    pub access_log: bool,
     /// `DOMPET_READ_DATABASE_URL`: streaming replicas for history reads.
     pub read_database_urls: Vec<Secret>,
     /// `DOMPET_REPLICA_MAX_LAG_SECS`: a replica further behind is skipped.
@@ -52,6 +58,19 @@ pub struct Config {
     /// `DOMPET_DB_STATEMENT_CACHE`: prepared statements kept per connection;
     /// 0 behind a PgBouncer that cannot track them (transaction pooling).
     pub db_statement_cache: usize,
+    /// `DOMPET_DB_POOLER=pgbouncer` (or `DOMPET_DB_STATEMENT_CACHE=0`): a
+    /// transaction-mode pooler sits in front of PostgreSQL, so reads run
+    /// inside a transaction too (a `BEGIN` and a `COMMIT` more each); off by
+    /// default, where a read is one round trip.
+    pub db_transaction_pooler: bool,
+    /// `DOMPET_MIGRATE_DATABASE_URL`: the owner role's URL, for migrations
+    /// and the runtime role's grants; `DATABASE_URL` is then the runtime role.
+    pub migrate_database_url: Option<Secret>,
+    /// `DOMPET_ALLOW_PRIVILEGED_ROLE`: start even when `DATABASE_URL`'s role
+    /// could rewrite the ledger (logged as an error at every start).
+    pub allow_privileged_role: bool,
+    /// `DOMPET_PRUNE_INTERVAL_SECS`: time between two retention passes.
+    pub prune_interval: Duration,
 }
 
 /// Splits a list of `postgres://` URLs joined by commas. Only a comma that
@@ -83,9 +102,13 @@ pub struct ConfigError {
 }
 
 impl Config {
-    /// Reads `.env` (if present) and then the process environment.
+    /// Reads `./.env` (if present) and then the process environment, which
+    /// wins over the file.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
+        // Only the working directory's file: `dotenvy::dotenv()` would also
+        // take one from any parent directory (/tmp, /home), where another
+        // local user could plant DOMPET_ADMIN_TOKEN or DOMPET_PG_BIN.
+        let _ = dotenvy::from_path(".env");
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -134,15 +157,28 @@ impl Config {
             },
             None => 48,
         };
-        let migrate = match get("DOMPET_MIGRATE")
+        let flag = |name: &'static str, default: bool| match get(name)
             .as_deref()
             .map(str::to_ascii_lowercase)
         {
-            None => true,
-            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => true,
-            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => false,
-            Some(v) => return Err(fail("DOMPET_MIGRATE", v, "expected true or false")),
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "true" | "1" | "yes") => Ok(true),
+            Some(v) if matches!(v.as_str(), "false" | "0" | "no") => Ok(false),
+            Some(v) => Err(fail(name, v, "expected true or false")),
         };
+        let metrics_public = flag("DOMPET_METRICS", false)?;
+        let access_log = flag("DOMPET_ACCESS_LOG", false)?;
+        let metrics_addr = match get("DOMPET_METRICS_ADDR") {
+            Some(v) => Some(v.parse().map_err(|_| {
+                fail(
+                    "DOMPET_METRICS_ADDR",
+                    v,
+                    "expected host:port, e.g. 127.0.0.1:9090",
+                )
+            })?),
+            None => None,
+        };
+        let migrate = flag("DOMPET_MIGRATE", true)?;
         let log_format = match get("DOMPET_LOG_FORMAT").as_deref() {
             None | Some("human") => LogFormat::Human,
             Some("json") => LogFormat::Json,
@@ -199,6 +235,17 @@ impl Config {
                 .map_err(|_| fail("DOMPET_DB_STATEMENT_CACHE", v, "expected a number ≥ 0"))?,
             None => 100,
         };
+        let db_transaction_pooler = match get("DOMPET_DB_POOLER").as_deref() {
+            None | Some("" | "none") => db_statement_cache == 0,
+            Some("pgbouncer") => true,
+            Some(v) => {
+                return Err(fail(
+                    "DOMPET_DB_POOLER",
+                    v.into(),
+                    "expected none or pgbouncer",
+                ))
+            }
+        };
         let read_database_urls: Vec<Secret> = get("DOMPET_READ_DATABASE_URL")
             .map(|list| split_urls(&list).into_iter().map(Secret::new).collect())
             .unwrap_or_default();
@@ -225,7 +272,23 @@ impl Config {
             }
             token => token.map(Secret::new),
         };
+        let prune_interval = match get("DOMPET_PRUNE_INTERVAL_SECS") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs) if secs > 0 => Duration::from_secs(secs),
+                _ => {
+                    return Err(fail(
+                        "DOMPET_PRUNE_INTERVAL_SECS",
+                        v,
+                        "expected seconds ≥ 1",
+                    ))
+                }
+            },
+            None => Duration::from_secs(600),
+        };
         Ok(Self {
+            migrate_database_url: get("DOMPET_MIGRATE_DATABASE_URL").map(Secret::new),
+            allow_privileged_role: flag("DOMPET_ALLOW_PRIVILEGED_ROLE", false)?,
+            prune_interval,
             database_url: get("DATABASE_URL").map(Secret::new),
             addr,
             operator_token,
@@ -238,9 +301,13 @@ impl Config {
                 .map_or_else(|| PathBuf::from(".dompet"), PathBuf::from),
             request_timeout,
             db_max_connections,
+            metrics_public,
+            metrics_addr,
+            access_log,
             read_database_urls,
             replica_max_lag,
             db_statement_cache,
+            db_transaction_pooler,
         })
     }
 }
@@ -258,6 +325,29 @@ mod tests {
         assert_eq!(config.topup_ttl_hours, 48);
         assert!(config.migrate);
         assert!(config.database_url.is_none() && config.operator_token.is_none());
+        assert!(!config.db_transaction_pooler);
+        assert!(!config.metrics_public && config.metrics_addr.is_none() && !config.access_log);
+    }
+
+    #[test]
+    fn metrics_and_access_log_are_switched_by_name() {
+        let config = Config::from_lookup(|n| match n {
+            "DOMPET_METRICS" => Some("TRUE".into()),
+            "DOMPET_METRICS_ADDR" => Some("127.0.0.1:9090".into()),
+            "DOMPET_ACCESS_LOG" => Some("1".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(config.metrics_public && config.access_log);
+        assert_eq!(config.metrics_addr.unwrap().to_string(), "127.0.0.1:9090");
+        for (name, value) in [
+            ("DOMPET_METRICS", "maybe"),
+            ("DOMPET_METRICS_ADDR", "9090"),
+            ("DOMPET_ACCESS_LOG", "on?"),
+        ] {
+            let err = Config::from_lookup(|n| (n == name).then(|| value.into())).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]
@@ -286,6 +376,20 @@ mod tests {
             ["postgres://a:p,w@h1/db", "postgresql://b@h2:5433/db"]
         );
         assert_eq!(split_urls("postgres://h/db"), ["postgres://h/db"]);
+    }
+
+    #[test]
+    fn the_runtime_role_check_is_on_and_pruning_runs_every_ten_minutes_by_default() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert!(!config.allow_privileged_role && config.migrate_database_url.is_none());
+        assert_eq!(config.prune_interval, Duration::from_secs(600));
+        let err = Config::from_lookup(|n| (n == "DOMPET_PRUNE_INTERVAL_SECS").then(|| "0".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_PRUNE_INTERVAL_SECS"));
+        let err =
+            Config::from_lookup(|n| (n == "DOMPET_ALLOW_PRIVILEGED_ROLE").then(|| "maybe".into()))
+                .unwrap_err();
+        assert!(err.to_string().contains("DOMPET_ALLOW_PRIVILEGED_ROLE"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod config;
 pub mod database;
 pub mod domain;
 pub mod http;
+pub mod metrics;
 pub mod pgcluster;
 pub mod pool;
 pub mod service;

@@ -1,7 +1,11 @@
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 use clap::Parser;
-use dompet::{cli::Cli, config::Config, telemetry::init_tracing};
+use dompet::{
+    cli::Cli,
+    config::Config,
+    telemetry::{init_tracing, DEFAULT_FILTER},
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -12,11 +16,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_tracing(
-        config.log_format,
-        "dompet=info,tower_http=info",
-        std::io::stderr,
-    );
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    init_tracing(config.log_format, DEFAULT_FILTER, std::io::stderr, ansi);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

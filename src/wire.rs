@@ -1,9 +1,11 @@
 //! JSON shapes on the wire. serde writes fields in declaration order, so
 //! each struct lists its keys exactly in the order the contract fixes.
 
+pub mod schema;
 mod topup;
 mod v2;
 
+use schema::*;
 pub use topup::{
     payout_csv, ErrorDetailJson, FailedJson, OperatorTopupJson, ReconcileReportJson, SettledJson,
     TopupJson, TopupListJson,
@@ -12,6 +14,7 @@ pub use v2::{MutationV2Json, WithdrawalV2Json};
 
 use chrono_tz::Tz;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::{
     domain::{
@@ -23,17 +26,30 @@ use crate::{
 
 /// MUTATION: `id, type, action, amount, initial_balance, final_balance,
 /// transaction_id, created_at, updated_at`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Mutation)]
 pub struct MutationJson {
+    #[schema(value_type = i64, examples(346))]
     pub id: MutationId,
+    /// `Deposit::Credit` for remit, topup, refund, restore; `Deposit::Debit` for payment, withdrawal.
     #[serde(rename = "type")]
+    #[schema(schema_with = mutation_type)]
     pub kind: &'static str,
+    #[schema(schema_with = action)]
     pub action: &'static str,
+    /// Whole rupiah, always ≥ 1.
+    #[schema(minimum = 1, examples(30000))]
     pub amount: i64,
+    #[schema(minimum = 0, examples(0))]
     pub initial_balance: i64,
+    #[schema(minimum = 0, examples(30000))]
     pub final_balance: i64,
+    /// The marketplace transaction; always `null` for withdrawal and restore.
+    #[schema(required = true, examples(51938))]
     pub transaction_id: Option<i64>,
+    #[schema(schema_with = wire_time)]
     pub created_at: WireTime,
+    #[schema(schema_with = wire_time)]
     pub updated_at: WireTime,
 }
 
@@ -54,16 +70,27 @@ impl MutationJson {
 }
 
 /// WITHDRAWAL, in the seed's (alphabetical) key order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Withdrawal)]
 pub struct WithdrawalJson {
+    #[schema(minimum = 1, examples(25000))]
     pub amount: i64,
+    #[schema(value_type = i64, examples(41812))]
     pub bank_account_id: BankAccountId,
+    #[schema(schema_with = wire_time_or_null, required = true)]
     pub cancelled_at: Option<WireTime>,
+    #[schema(schema_with = wire_time)]
     pub created_at: WireTime,
+    /// The user's wallet.
+    #[schema(value_type = i64, examples(1))]
     pub deposit_id: WalletId,
+    #[schema(value_type = i64, examples(4))]
     pub id: WithdrawalId,
+    #[schema(schema_with = wire_time_or_null, required = true)]
     pub processed_at: Option<WireTime>,
+    #[schema(schema_with = withdrawal_state)]
     pub state: &'static str,
+    #[schema(schema_with = wire_time)]
     pub updated_at: WireTime,
 }
 
@@ -84,10 +111,12 @@ impl WithdrawalJson {
 }
 
 /// WITHDRAWAL plus its owner, for the operator surface.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OperatorWithdrawal)]
 pub struct OperatorWithdrawalJson {
     #[serde(flatten)]
     pub withdrawal: WithdrawalJson,
+    #[schema(value_type = i64, examples(204254))]
     pub user_id: UserId,
 }
 
@@ -100,7 +129,8 @@ impl OperatorWithdrawalJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = WithdrawalList)]
 pub struct WithdrawalListJson {
     pub withdrawals: Vec<OperatorWithdrawalJson>,
 }
@@ -116,12 +146,16 @@ impl WithdrawalListJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CreatedUser)]
 pub struct CreatedUserJson<'a> {
+    #[schema(value_type = i64, examples(204254))]
     pub id: UserId,
     pub username: &'a str,
     pub email: &'a str,
+    #[schema(value_type = i64, examples(1))]
     pub deposit_id: WalletId,
+    /// The user's API token for HTTP Basic; shown only in this answer.
     pub token: &'a str,
 }
 
@@ -137,12 +171,16 @@ impl<'a> From<&'a CreatedUser> for CreatedUserJson<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserJson<'a> {
+    #[schema(value_type = i64, examples(204254))]
     pub id: UserId,
     pub username: &'a str,
     pub email: &'a str,
+    #[schema(value_type = i64, examples(1))]
     pub deposit_id: WalletId,
+    #[schema(minimum = 0, examples(30000))]
     pub balance: i64,
 }
 
@@ -158,9 +196,12 @@ impl<'a> From<&'a User> for UserJson<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BankAccount)]
 pub struct BankAccountJson<'a> {
+    #[schema(value_type = i64, examples(41812))]
     pub id: BankAccountId,
+    #[schema(value_type = i64, examples(204254))]
     pub user_id: UserId,
     pub bank_name: &'a str,
     pub account_number: &'a str,
@@ -179,18 +220,23 @@ impl<'a> From<&'a BankAccount> for BankAccountJson<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = LedgerReport)]
 pub struct LedgerReportJson<'a> {
     pub ok: bool,
     pub users_checked: i64,
     pub violations: Vec<ViolationJson<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Violation)]
 pub struct ViolationJson<'a> {
     pub check: &'a str,
+    #[schema(value_type = i64)]
     pub user_id: UserId,
+    #[schema(value_type = Option<i64>, required = true)]
     pub mutation_id: Option<MutationId>,
+    #[schema(value_type = Option<i64>, required = true)]
     pub withdrawal_id: Option<WithdrawalId>,
     pub detail: &'a str,
 }
@@ -218,14 +264,18 @@ impl<'a> From<&'a LedgerReport> for LedgerReportJson<'a> {
 }
 
 /// A user's token as operators see it: never the token itself.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
 pub struct TokenJson {
+    #[schema(value_type = i64, examples(7))]
     pub id: TokenId,
+    #[schema(schema_with = wire_time)]
     pub created_at: WireTime,
 }
 
 /// A user's tokens, oldest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TokenList)]
 pub struct TokenListJson {
     pub tokens: Vec<TokenJson>,
 }
@@ -245,9 +295,13 @@ impl TokenListJson {
 }
 
 /// What a revocation or a password reset revoked.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Revoked)]
 pub struct RevokedJson {
+    #[schema(value_type = i64, examples(204254))]
     pub user_id: UserId,
+    /// How many tokens were revoked.
+    #[schema(examples(1))]
     pub revoked: u64,
 }
 

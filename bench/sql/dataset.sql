@@ -47,9 +47,13 @@ from (
     from generate_series(1, :users) id
 ) s;
 
-insert into users (id, username, email, password_hash, token_sha256, created_at)
-select user_id, 'bench' || user_id, 'bench' || user_id || '@example.com', :'password_hash',
-       sha256(convert_to('tok' || lpad(user_id::text, 17, '0'), 'UTF8')), t0
+insert into users (id, username, email, password_hash, created_at)
+select user_id, 'bench' || user_id, 'bench' || user_id || '@example.com', :'password_hash', t0
+from plan_users;
+
+-- One API token per user (migration 0002 moved tokens into their own table).
+insert into tokens (user_id, token_sha256, created_at)
+select user_id, sha256(convert_to('tok' || lpad(user_id::text, 17, '0'), 'UTF8')), t0
 from plan_users;
 
 insert into deposits (id, user_id, balance, updated_at)

@@ -1,9 +1,12 @@
 -- GET /v2/dompet/history/withdrawals.json: the token check, then the page
--- (src/store/users.rs token_digest, src/store/withdrawals.rs page_for_user).
+-- (src/store/tokens.rs find_digest; the digest computed in SQL from the bench's token scheme, src/store/withdrawals.rs page_for_user).
 -- pgbench -D lo= hi= limit= offset=
 \set uid random(:lo, :hi)
-select token_sha256 from users where id = :uid;
-select id, user_id, deposit_id, bank_account_id, amount, fee, state,
+select token_sha256 from tokens where token_sha256 = sha256(convert_to('tok' || lpad(:uid::text, 17, '0'), 'UTF8')) and user_id = :uid;
+select id as "id: WithdrawalId", user_id as "user_id: UserId",
+                  deposit_id as "deposit_id: WalletId",
+                  bank_account_id as "bank_account_id: BankAccountId", amount, fee,
+                  state as "state: WithdrawalState",
                   created_at, updated_at, processed_at, cancelled_at
            from withdrawals where user_id = :uid
            order by id desc limit :limit offset :offset;

@@ -27,6 +27,7 @@ use sqlx::{
     PgConnection, PgPool,
 };
 
+use super::reader::Reader;
 use crate::{config::Secret, domain::UserId, store::write_marks};
 
 /// How often the health checker looks at the primary and every replica.
@@ -117,6 +118,8 @@ impl Replicas {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(REPLICA_TIMEOUT)
+                // A failed read falls back to the primary: no ping needed.
+                .test_before_acquire(false)
                 .connect_lazy_with(options);
             replicas.push(Replica {
                 name: format!("replica-{}", i + 1),
@@ -159,16 +162,17 @@ impl Replicas {
     pub async fn read<T>(
         &self,
         primary: &PgPool,
+        in_transaction: bool,
         user_id: UserId,
         read: impl for<'c> Fn(&'c mut PgConnection) -> ReadFuture<'c, T>,
     ) -> Result<T, sqlx::Error> {
         if let Some(replica) = self.pick() {
-            // Every statement runs inside a transaction, so that PgBouncer in
-            // transaction mode keeps each one on one server connection.
+            // Behind PgBouncer in transaction mode every statement runs
+            // inside a transaction, so that it stays on one server connection.
             let mark = {
-                let mut tx = primary.begin().await?;
-                let mark = write_marks::find(&mut tx, user_id).await?;
-                tx.commit().await?;
+                let mut conn = Reader::acquire(primary, in_transaction).await?;
+                let mark = write_marks::find(&mut conn, user_id).await?;
+                conn.finish().await?;
                 mark
             };
             match replica.try_read(user_id, mark.as_deref(), &read).await {
@@ -179,9 +183,9 @@ impl Replicas {
                 Err(error) => replica.failed(&error),
             }
         }
-        let mut tx = primary.begin().await?;
-        let rows = read(&mut tx).await?;
-        tx.commit().await?;
+        let mut conn = Reader::acquire(primary, in_transaction).await?;
+        let rows = read(&mut conn).await?;
+        conn.finish().await?;
         Ok(rows)
     }
 

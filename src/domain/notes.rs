@@ -23,8 +23,9 @@ impl TransactionNo {
     }
 }
 
-/// A note on a mutation: 1 to 500 characters, no NUL (PostgreSQL text
-/// cannot hold one).
+/// A note on a mutation: 1 to 500 characters of free text, lines and tabs
+/// allowed, no other control character (and so no NUL, which PostgreSQL
+/// text cannot hold).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note(String);
 
@@ -33,9 +34,10 @@ impl Note {
 
     pub fn parse(text: String) -> Result<Self, &'static str> {
         let chars = text.chars().count();
-        match (1..=Self::MAX_CHARS).contains(&chars) && !text.contains('\0') {
+        let control = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+        match (1..=Self::MAX_CHARS).contains(&chars) && !text.chars().any(control) {
             true => Ok(Self(text)),
-            false => Err("note must be 1 to 500 characters without NUL"),
+            false => Err("note must be 1 to 500 characters without control characters"),
         }
     }
 
@@ -82,10 +84,15 @@ mod tests {
     }
 
     #[test]
-    fn notes_count_characters_not_bytes_and_refuse_nul() {
+    fn notes_count_characters_not_bytes_and_refuse_control_characters() {
         assert!(Note::parse("é".repeat(500)).is_ok());
-        assert!(Note::parse("Pembayaran\ntagihan".to_owned()).is_ok());
-        for bad in [String::new(), "é".repeat(501), "a\0".to_owned()] {
+        assert!(Note::parse("Pembayaran\r\n\ttagihan".to_owned()).is_ok());
+        for bad in [
+            String::new(),
+            "é".repeat(501),
+            "a\0".to_owned(),
+            "a\u{1b}[31m".to_owned(),
+        ] {
             assert!(Note::parse(bad.clone()).is_err(), "{bad:?}");
         }
     }

@@ -2,29 +2,32 @@
 //! resort, so that nothing ever leaves as HTML or an empty body.
 
 mod health;
+pub mod openapi;
 mod operator;
 mod public;
+mod telemetry;
 
-use std::{any::Any, future::Future, time::Duration};
+use std::{any::Any, future::Future, sync::Arc, time::Duration};
 
 use axum::{
     body::Body,
-    extract::{DefaultBodyLimit, MatchedPath},
-    http::{header, HeaderValue, Request, Response, StatusCode},
-    middleware,
+    extract::{DefaultBodyLimit, Request},
+    http::{header, HeaderValue, Response, StatusCode},
+    middleware::{self, Next},
     response::IntoResponse,
     routing::get,
     Router,
 };
+use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
-    trace::{DefaultOnResponse, TraceLayer},
 };
-use tracing::{Instrument, Level};
+use tracing::Instrument;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     config::Secret,
@@ -59,6 +62,12 @@ pub struct AppState {
     pub dompet: Dompet,
     /// SHA-256 of `DOMPET_ADMIN_TOKEN`; `None` keeps the operator API off.
     operator_token_sha256: Option<[u8; 32]>,
+    /// Set: `/metrics` is served on the public listener.
+    metrics: Option<PrometheusHandle>,
+    /// `DOMPET_ACCESS_LOG`: one log line per request.
+    access_log: bool,
+    /// The OpenAPI document as served, rendered once.
+    document: Arc<str>,
 }
 
 impl AppState {
@@ -67,29 +76,56 @@ impl AppState {
             dompet,
             operator_token_sha256: operator_token
                 .map(|t| Sha256::digest(t.expose().as_bytes()).into()),
+            metrics: None,
+            access_log: false,
+            document: Arc::from("{}"),
         }
+    }
+
+    /// Serves `/metrics` on the public listener with this recorder.
+    pub fn with_public_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
+    }
+
+    pub fn with_access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
     }
 }
 
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
-    let mut app = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .merge(public::router());
+/// Every route the public listener serves but the reference's own assets,
+/// with its OpenAPI description: the document is made from this definition,
+/// so it lists exactly what is routed.
+pub fn api(state: &AppState) -> OpenApiRouter<AppState> {
+    let mut api = OpenApiRouter::with_openapi(openapi::base()).merge(public::router());
     if state.operator_token_sha256.is_some() {
-        app = app.nest("/internal/v1", operator::router());
+        api = api.nest("/internal/v1", operator::router());
     }
+    api = api
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(openapi::document));
+    if state.metrics.is_some() {
+        api = api.routes(routes!(telemetry::metrics));
+    }
+    api
+}
+
+pub fn router(mut state: AppState, request_timeout: Duration) -> Router {
+    let (routes, document) = api(&state).split_for_parts();
+    state.document = openapi::render(&document);
+    let app = routes.merge(openapi::reference());
+    let access_log = state.access_log;
     let request_id = header::HeaderName::from_static("x-request-id");
     app.fallback(|| async { PublicError::NotFound })
         .method_not_allowed_fallback(|| async { PublicError::MethodNotAllowed })
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
-                )
+                .layer(middleware::from_fn(move |request: Request, next: Next| {
+                    telemetry::observe(access_log, request, next)
+                }))
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(CatchPanicLayer::custom(panic_response))
                 .layer(middleware::map_response(json_errors_only))
@@ -102,18 +138,12 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .with_state(state)
 }
 
-/// Method, route and request id; never headers, which carry credentials.
-fn request_span(request: &Request<Body>) -> tracing::Span {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), route, request_id)
+/// `/metrics` alone, for the listener of `DOMPET_METRICS_ADDR`.
+pub fn metrics_router(state: AppState, handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(telemetry::metrics))
+        .fallback(|| async { PublicError::NotFound })
+        .with_state(state.with_public_metrics(handle))
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {

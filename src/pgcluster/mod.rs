@@ -9,6 +9,7 @@
 
 mod binaries;
 mod datadir;
+mod files;
 mod password;
 mod process;
 mod standby;
@@ -31,10 +32,12 @@ pub use self::binaries::find_bin_dir;
 use self::{
     datadir::{prepare_dir, Owner},
     password::read_or_create_password,
-    process::{free_port, read_tail, wait_for_exit},
+    process::{free_port, pid_holder, read_tail, wait_for_exit, PidHolder},
 };
 
 const SUPERUSER: &str = "dompet";
+/// The server's role; created by `database`, its password kept here.
+const RUNTIME_ROLE: &str = crate::database::roles::EMBEDDED_RUNTIME_ROLE;
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -53,6 +56,15 @@ pub enum ClusterError {
         context: String,
         source: std::io::Error,
     },
+    /// Data of another OS user, or a data directory dompet cannot use; the
+    /// text says whose and what to do.
+    #[error("{0}")]
+    ForeignData(String),
+    #[error(
+        "refusing to open {path}: {why}; another user may be trying to make dompet write \
+         elsewhere: remove it and start again"
+    )]
+    UnsafeFile { path: String, why: &'static str },
     #[error("initdb failed:\n{0}")]
     Initdb(String),
     #[error("PostgreSQL did not start; the end of its log ({log}):\n{tail}")]
@@ -80,6 +92,7 @@ pub struct Cluster {
     bin: PathBuf,
     port: u16,
     password: String,
+    runtime_password: String,
     owner: Option<Owner>,
     lifetime: Lifetime,
     server: Option<Child>,
@@ -93,10 +106,10 @@ impl Cluster {
     /// attaches to it when another dompet process already runs it.
     pub fn start(root: &Path, lifetime: Lifetime) -> Result<Self, ClusterError> {
         let mut cluster = Self::prepare(root, lifetime)?;
-        if !cluster.pgdata.join("PG_VERSION").exists() {
+        if !cluster.initialised()? {
             cluster.initdb()?;
         }
-        if let Some(port) = cluster.running_port() {
+        if let Some(port) = cluster.running_port()? {
             tracing::info!(port, "attaching to the embedded PostgreSQL already running");
             cluster.port = port;
             return Ok(cluster);
@@ -123,7 +136,9 @@ impl Cluster {
         let dir = prepare_dir(root, owner)?;
         let cluster = Self {
             pgdata: dir.join("data"),
+            // initdb, run as postgres, reads the superuser's.
             password: read_or_create_password(&dir.join("password"), owner)?,
+            runtime_password: read_or_create_password(&dir.join("runtime-password"), None)?,
             dir,
             bin,
             port: 0,
@@ -145,12 +160,27 @@ impl Cluster {
         &self.dir
     }
 
-    /// A connection URL for `database` as the cluster's superuser.
+    /// A connection URL for `database` as the cluster's superuser, which
+    /// owns the schema and runs the migrations.
     pub fn url(&self, database: &str) -> String {
         format!(
             "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
             self.password, self.port
         )
+    }
+
+    /// A connection URL for `database` as the runtime role, which the
+    /// database module creates with [`Cluster::runtime_password`].
+    pub fn runtime_url(&self, database: &str) -> String {
+        format!(
+            "postgres://{RUNTIME_ROLE}:{}@127.0.0.1:{}/{database}",
+            self.runtime_password, self.port
+        )
+    }
+
+    /// The runtime role's password, kept beside the superuser's.
+    pub fn runtime_password(&self) -> &str {
+        &self.runtime_password
     }
 
     /// The postmaster's pid, when this process started it.
@@ -231,17 +261,52 @@ impl Cluster {
         Ok(())
     }
 
+    /// Whether `initdb` ran to the end here. Only a missing `PG_VERSION`
+    /// says no: a directory we cannot read must not look empty.
+    fn initialised(&self) -> Result<bool, ClusterError> {
+        let version = self.pgdata.join("PG_VERSION");
+        match fs::symlink_metadata(&version) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(format!("inspecting {}", version.display()))(e)),
+        }
+    }
+
     /// The port of a live postmaster already serving this data directory.
-    fn running_port(&self) -> Option<u16> {
-        let pidfile = fs::read_to_string(self.pgdata.join("postmaster.pid")).ok()?;
-        let mut lines = pidfile.lines();
-        let pid: i32 = lines.next()?.trim().parse().ok()?;
-        let alive = match kill(Pid::from_raw(pid), None) {
-            Ok(()) | Err(nix::errno::Errno::EPERM) => true,
-            Err(_) => false,
+    ///
+    /// A `postmaster.pid` left by a crash names a pid that is gone (PostgreSQL
+    /// replaces such a file itself) or, after a reboot, one that another
+    /// program now has; PostgreSQL cannot tell the latter from a live server
+    /// of its own user and refuses to start, so that file is removed here.
+    fn running_port(&self) -> Result<Option<u16>, ClusterError> {
+        let path = self.pgdata.join("postmaster.pid");
+        let Some(pidfile) = files::read_to_string(&path)? else {
+            return Ok(None);
         };
-        let port = lines.nth(2)?.trim().parse().ok()?;
-        (alive && self.is_ready(port)).then_some(port)
+        let mut lines = pidfile.lines();
+        let Some(pid) = lines.next().and_then(|l| l.trim().parse::<i32>().ok()) else {
+            return Ok(None);
+        };
+        let port = lines.nth(2).and_then(|l| l.trim().parse::<u16>().ok());
+        match pid_holder(pid) {
+            PidHolder::Gone => {
+                tracing::info!(
+                    pid,
+                    "postmaster.pid is left from a crash; PostgreSQL replaces it"
+                );
+                Ok(None)
+            }
+            PidHolder::Stranger => {
+                tracing::warn!(
+                    pid,
+                    "postmaster.pid is left from a crash and its pid is now another program's; \
+                     removing it"
+                );
+                files::remove(&path)?;
+                Ok(None)
+            }
+            PidHolder::Postgres => Ok(port.filter(|&port| self.is_ready(port))),
+        }
     }
 
     fn spawn_server(&mut self) -> Result<(), ClusterError> {
@@ -249,11 +314,8 @@ impl Cluster {
             self.port = free_port()?;
         }
         let log_path = self.dir.join("postgres.log");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(io("opening the PostgreSQL log"))?;
+        // 0600: a failed statement is logged whole.
+        let log = files::open_append(&log_path, 0o600)?;
         let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
         let mut command = self.command("postgres");
         command

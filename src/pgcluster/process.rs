@@ -2,7 +2,6 @@
 
 use std::{
     fs,
-    io::{Read, Seek, SeekFrom},
     net::TcpListener,
     os::unix::process::CommandExt,
     path::Path,
@@ -11,7 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{datadir::Owner, io, ClusterError, Lifetime};
+use nix::{errno::Errno, sys::signal::kill, unistd::Pid};
+
+use super::{datadir::Owner, files, io, ClusterError, Lifetime};
 
 /// Stops the server if this process disappears without calling `stop`
 /// (a panic, SIGKILL, a test binary that never drops its statics).
@@ -68,11 +69,45 @@ pub(super) fn wait_for_exit(child: &mut Child, timeout: Duration) -> bool {
 }
 
 pub(super) fn read_tail(path: &Path, from: u64) -> String {
-    let mut text = String::new();
-    if let Ok(mut file) = fs::File::open(path) {
-        let _ = file.seek(SeekFrom::Start(from));
-        let _ = file.read_to_string(&mut text);
-    }
+    let text = files::read_to_string(path)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let text = text.get(from as usize..).unwrap_or(&text);
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// Who has the pid a `postmaster.pid` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PidHolder {
+    /// Nobody: the file is stale.
+    Gone,
+    /// A program that is certainly not PostgreSQL: the file is stale too.
+    Stranger,
+    /// A PostgreSQL process, or one we cannot see into: maybe a live server.
+    Postgres,
+}
+
+pub(super) fn pid_holder(pid: i32) -> PidHolder {
+    // 0 and negative pids name process groups (a standalone backend writes
+    // its pid negated): leave those to PostgreSQL.
+    if pid <= 0 {
+        return PidHolder::Postgres;
+    }
+    // EPERM too means someone has the pid.
+    if let Err(Errno::ESRCH) = kill(Pid::from_raw(pid), None) {
+        return PidHolder::Gone;
+    }
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return PidHolder::Postgres;
+    };
+    // The postmaster keeps its command line; its children say "postgres: …".
+    let program = cmdline.split(|&b| b == 0).next().unwrap_or_default();
+    let name = program.rsplit(|&b| b == b'/').next().unwrap_or_default();
+    if name.starts_with(b"postgres") || name.starts_with(b"postmaster") {
+        PidHolder::Postgres
+    } else {
+        PidHolder::Stranger
+    }
 }

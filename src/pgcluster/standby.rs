@@ -4,9 +4,9 @@
 //! on`): a commit is acknowledged only once the standby has it on disk, so a
 //! promotion loses no acknowledged money move.
 
-use std::{fs, path::Path, process::Stdio};
+use std::{path::Path, process::Stdio};
 
-use super::{io, Cluster, ClusterError, Lifetime, SUPERUSER};
+use super::{io, password::write_password, Cluster, ClusterError, Lifetime, SUPERUSER};
 
 impl Cluster {
     /// A throwaway primary that waits for a standby at every commit.
@@ -27,10 +27,15 @@ impl Cluster {
     /// `pg_basebackup -R` and streaming from it through its own slot.
     pub fn start_standby(&self, root: &Path, slot: &str) -> Result<Self, ClusterError> {
         let mut standby = Self::prepare(root, Lifetime::Throwaway)?;
-        // The standby holds the primary's roles, so the primary's password.
+        // The standby holds the primary's roles, so the primary's passwords.
         standby.password = self.password.clone();
-        fs::write(standby.dir.join("password"), &self.password)
-            .map_err(io("writing the standby password"))?;
+        write_password(&standby.dir.join("password"), &self.password, self.owner)?;
+        standby.runtime_password = self.runtime_password.clone();
+        write_password(
+            &standby.dir.join("runtime-password"),
+            &self.runtime_password,
+            None,
+        )?;
         let conninfo = format!(
             "host=127.0.0.1 port={} user={SUPERUSER} password={} application_name={slot}",
             self.port, self.password

@@ -6,6 +6,30 @@ use subtle::ConstantTimeEq;
 use super::{Dompet, ServiceError};
 use crate::{domain::UserId, store::tokens};
 
+/// HTTP Basic `user_id:api_token` of a public request, as sent.
+pub struct ApiToken {
+    pub user_id: String,
+    pub token: String,
+}
+
+impl ApiToken {
+    /// The user id when it is one (else `None`), and the token's digest.
+    pub(super) fn parts(&self) -> (Option<UserId>, [u8; 32]) {
+        (
+            self.user_id.parse::<UserId>().ok(),
+            Sha256::digest(self.token.as_bytes()).into(),
+        )
+    }
+}
+
+/// Whether the stored digest (if any) is the given one, compared in constant
+/// time; a missing one is compared against zeros, so the work is the same.
+pub(super) fn digest_matches(given: &[u8; 32], stored: Option<&[u8]>) -> bool {
+    let expected = stored.unwrap_or(&[0u8; 32]);
+    let matches: bool = given.as_slice().ct_eq(expected).into();
+    matches && stored.is_some()
+}
+
 impl Dompet {
     /// The user id when `token` is one of that user's API tokens: one probe
     /// of the unique digest index, checked against the user id. An unknown or
@@ -13,24 +37,19 @@ impl Dompet {
     /// and its timing do not tell existing users from missing ones.
     pub async fn authenticate(
         &self,
-        user_id: &str,
-        token: &str,
+        credentials: &ApiToken,
     ) -> Result<Option<UserId>, ServiceError> {
-        let id = user_id.parse::<UserId>().ok();
-        let given = Sha256::digest(token.as_bytes());
+        let (id, given) = credentials.parts();
         let stored = match id {
             Some(id) => {
-                // Statements run in transactions: see `reads` (PgBouncer).
-                let mut tx = self.pool.begin().await?;
-                let digest = tokens::find_digest(&mut tx, id, &given).await?;
-                tx.commit().await?;
+                let mut conn = self.reader().await?;
+                let digest = tokens::find_digest(&mut conn, id, &given).await?;
+                conn.finish().await?;
                 digest
             }
             None => None,
         };
-        let expected = stored.as_deref().unwrap_or(&[0u8; 32]);
-        let matches: bool = given.as_slice().ct_eq(expected).into();
-        Ok(id.filter(|_| matches && stored.is_some()))
+        Ok(id.filter(|_| digest_matches(&given, stored.as_deref())))
     }
 }
 

@@ -30,11 +30,12 @@ impl Dompet {
         user_id: UserId,
         page: Page,
     ) -> Result<BalancedHistory, ServiceError> {
-        let mut conn = self.pool.acquire().await?;
-        let (balance, mutations) =
+        let mut conn = self.reader().await?;
+        let found =
             history_v2::mutations_with_balance(&mut conn, user_id, page.limit(), page.offset())
-                .await?
-                .ok_or(ServiceError::UserNotFound)?;
+                .await?;
+        conn.finish().await?;
+        let (balance, mutations) = found.ok_or(ServiceError::UserNotFound)?;
         Ok(BalancedHistory { balance, mutations })
     }
 

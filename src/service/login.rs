@@ -95,6 +95,20 @@ impl Dompet {
         &self,
         credentials: Option<Credentials>,
     ) -> Result<LoginOutcome, ServiceError> {
+        let outcome = self.attempt_login(credentials).await;
+        crate::metrics::login(match &outcome {
+            Ok(LoginOutcome::LoggedIn(_)) => "ok",
+            Ok(LoginOutcome::Invalid) => "failed",
+            Ok(LoginOutcome::Throttled) => "throttled",
+            Err(_) => "error",
+        });
+        outcome
+    }
+
+    async fn attempt_login(
+        &self,
+        credentials: Option<Credentials>,
+    ) -> Result<LoginOutcome, ServiceError> {
         let Some(Credentials { login, password }) = credentials.filter(|c| !c.login.is_empty())
         else {
             // No name to count a failure against; the same work all the same.
@@ -197,6 +211,7 @@ async fn count_failure(conn: &mut PgConnection, key: &[u8]) -> Result<LoginOutco
         Some(failures) => {
             if failures >= THROTTLE_FAILURES {
                 login_throttle::lock_out(conn, key, window).await?;
+                crate::metrics::lockout("login");
                 tracing::warn!("a login name was locked out after repeated failures");
             }
             Ok(LoginOutcome::Invalid)

@@ -11,6 +11,7 @@ mod passwords;
 mod payouts;
 mod reads;
 mod reconcile;
+pub mod retention;
 pub mod seed;
 mod statement;
 pub mod text;
@@ -27,8 +28,9 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
-use crate::database::replicas::Replicas;
+use crate::database::{reader::Reader, replicas::Replicas};
 
+pub use auth::ApiToken;
 pub use error::ServiceError;
 pub use history_v2::{BalancedHistory, CombinedHistory};
 pub use login::{Credentials, LoginOutcome, Session, LOGIN_TOKEN_LEN};
@@ -87,6 +89,8 @@ pub struct Dompet {
     passwords: Passwords,
     replicas: Replicas,
     turns: turns::WalletTurns,
+    /// Reads inside transactions, for a transaction-mode pooler.
+    transaction_pooler: bool,
 }
 
 impl Dompet {
@@ -99,6 +103,7 @@ impl Dompet {
             passwords: Passwords::new(),
             replicas: Replicas::default(),
             turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
+            transaction_pooler: false,
         }
     }
 
@@ -121,6 +126,18 @@ impl Dompet {
     pub fn with_replicas(mut self, replicas: Replicas) -> Self {
         self.replicas = replicas;
         self
+    }
+
+    /// Behind a transaction-mode pooler (PgBouncer): every read inside a
+    /// transaction, so its messages stay on one server connection.
+    pub fn with_transaction_pooler(mut self, on: bool) -> Self {
+        self.transaction_pooler = on;
+        self
+    }
+
+    /// One pooled connection for reads (see `database::reader`).
+    pub(crate) async fn reader(&self) -> Result<Reader, sqlx::Error> {
+        Reader::acquire(&self.pool, self.transaction_pooler).await
     }
 
     pub fn replicas(&self) -> &Replicas {

@@ -90,7 +90,10 @@ impl Passwords {
     /// request (`Busy`) when the lane or the machine already has too much
     /// waiting: callers ask first, before spending anything else on it.
     pub fn admit(&self, lane: Lane) -> Result<Admission, ServiceError> {
-        self.workers.shared.reserve(&lane)?;
+        self.workers
+            .shared
+            .reserve(&lane)
+            .inspect_err(|_| crate::metrics::hash_shed())?;
         Ok(Admission {
             workers: self.workers.clone(),
             lane: Some(lane),
@@ -145,9 +148,12 @@ impl Admission {
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, ServiceError> {
         let (reply, answer) = oneshot::channel();
+        let wait = crate::metrics::hash_wait();
         let span = tracing::Span::current();
         let queued_at = Instant::now();
         let job: Job = Box::new(move |memory| {
+            // Off the queue gauge, with the time it waited.
+            drop(wait);
             // The request gave up while waiting (a timeout, a disconnect):
             // its turn costs nothing.
             if reply.is_closed() {

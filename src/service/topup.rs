@@ -121,6 +121,9 @@ fn replay<T: DeserializeOwned>(stored: StoredAnswer, fingerprint: &str) -> Resul
         .map_err(|e| ServiceError::internal_from("stored idempotent answer unreadable", e))
 }
 
+/// Whether an answer came from an earlier request's key.
+struct Replayed(bool);
+
 impl Dompet {
     /// A user's top-up request: rules 1–2, then a pending top-up whose total
     /// no other pending top-up has. Once per Idempotency-Key.
@@ -131,6 +134,25 @@ impl Dompet {
         request: TopupRequest,
         idempotency_key: Option<String>,
     ) -> Result<TopupOutcome, ServiceError> {
+        let answer = self.answer_topup(user_id, request, idempotency_key).await;
+        crate::metrics::topup(match &answer {
+            Ok((_, Replayed(true))) => "replayed",
+            Ok((TopupOutcome::Accepted { .. }, _)) => "requested",
+            Ok((TopupOutcome::Rejected { .. }, _)) => "rejected",
+            Ok((TopupOutcome::NoCodeFree, _)) => "no_code_free",
+            Err(ServiceError::IdempotencyMismatch) => "key_reused",
+            Err(_) => "error",
+        });
+        answer.map(|(outcome, _)| outcome)
+    }
+
+    /// The outcome, and whether it was replayed from its key.
+    async fn answer_topup(
+        &self,
+        user_id: UserId,
+        request: TopupRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<(TopupOutcome, Replayed), ServiceError> {
         let fingerprint = request.fingerprint();
         let key = idempotency_key.as_deref();
         let mut tx = self.pool.begin().await?;
@@ -140,11 +162,11 @@ impl Dompet {
         {
             Decision::Fresh(outcome) => {
                 tx.commit().await?;
-                Ok(outcome)
+                Ok((outcome, Replayed(false)))
             }
             Decision::Replay(stored) => {
                 tx.commit().await?;
-                replay(stored, &fingerprint)
+                replay(stored, &fingerprint).map(|outcome| (outcome, Replayed(true)))
             }
             Decision::Raced => {
                 tx.rollback().await?;
@@ -154,7 +176,7 @@ impl Dompet {
                     .ok_or(ServiceError::internal(
                         "idempotency key vanished after a race",
                     ))?;
-                replay(stored, &fingerprint)
+                replay(stored, &fingerprint).map(|outcome| (outcome, Replayed(true)))
             }
         }
     }

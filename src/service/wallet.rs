@@ -10,7 +10,7 @@ use crate::{
     },
     store::{
         mutations::{self, NewMutation},
-        wallets, write_marks,
+        wallets,
     },
 };
 
@@ -128,7 +128,10 @@ pub(crate) async fn apply_in_tx(
         MutationType::Debit => wallet.balance - amount.get(),
     };
     let links = origin.links(action);
-    let row = mutations::insert(
+    // The mutation, the balance and the user's write mark (read-your-writes
+    // on replicas: the history may only come from a replica that has
+    // replayed this row too) in one statement.
+    let row = mutations::append_moving_balance(
         &mut *conn,
         NewMutation {
             user_id: wallet.user_id,
@@ -146,10 +149,6 @@ pub(crate) async fn apply_in_tx(
         },
     )
     .await?;
-    wallets::set_balance(&mut *conn, wallet.id, final_balance).await?;
-    // Read-your-writes on replicas: the user's history may only come from
-    // a replica that has replayed this row too.
-    write_marks::mark(conn, wallet.user_id).await?;
     wallet.balance = final_balance;
     Ok(row)
 }

@@ -23,7 +23,7 @@ use crate::{
 /// Wrong passwords within [`LOCKOUT_WINDOW_MINUTES`] that lock a user out…
 const LOCKOUT_FAILURES: i64 = 5;
 /// …for this long, counted from the last of them.
-const LOCKOUT_WINDOW_MINUTES: i64 = 30;
+pub(super) const LOCKOUT_WINDOW_MINUTES: i64 = 30;
 
 /// A withdrawal rule that can fail, in the order they are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +135,31 @@ enum Decision {
     Raced,
 }
 
+/// An outcome, and whether it was decided now or replayed from its key.
+enum Answered {
+    Fresh(WithdrawOutcome),
+    Replayed(WithdrawOutcome),
+}
+
+impl Answered {
+    fn metric(answer: &Result<Self, ServiceError>) -> &'static str {
+        match answer {
+            Ok(Self::Replayed(_)) => "replayed",
+            Ok(Self::Fresh(WithdrawOutcome::Accepted { .. })) => "accepted",
+            Ok(Self::Fresh(WithdrawOutcome::Rejected { .. })) => "rejected",
+            Ok(Self::Fresh(WithdrawOutcome::LockedOut)) => "locked_out",
+            Err(ServiceError::IdempotencyMismatch) => "key_reused",
+            Err(_) => "error",
+        }
+    }
+
+    fn into_outcome(self) -> WithdrawOutcome {
+        match self {
+            Self::Fresh(outcome) | Self::Replayed(outcome) => outcome,
+        }
+    }
+}
+
 fn replay(stored: StoredAnswer, fingerprint: &str) -> Result<WithdrawOutcome, ServiceError> {
     if stored.fingerprint != fingerprint {
         return Err(ServiceError::IdempotencyMismatch);
@@ -171,7 +196,7 @@ async fn answer_locked_out(
     }
 }
 
-fn minutes(n: i64) -> PgInterval {
+pub(super) fn minutes(n: i64) -> PgInterval {
     PgInterval {
         months: 0,
         days: 0,
@@ -203,6 +228,12 @@ impl Dompet {
             let outcome =
                 answer_locked_out(&mut conn, user_id, &request, idempotency_key.as_deref()).await;
             conn.commit().await?;
+            crate::metrics::withdrawal(match &outcome {
+                Ok(WithdrawOutcome::LockedOut) => "locked_out",
+                Ok(_) => "replayed",
+                Err(ServiceError::IdempotencyMismatch) => "key_reused",
+                Err(_) => "error",
+            });
             return outcome;
         }
         let hash = users::password_hash(&mut conn, user_id).await?;
@@ -229,14 +260,14 @@ impl Dompet {
                 password_ok,
             )
             .await;
-        match decision {
+        let answer = match decision {
             Ok(Decision::Fresh(outcome)) => {
                 tx.commit().await?;
-                Ok(outcome)
+                Ok(Answered::Fresh(outcome))
             }
             Ok(Decision::Replay(stored)) => {
                 tx.commit().await?;
-                replay(stored, &fingerprint)
+                replay(stored, &fingerprint).map(Answered::Replayed)
             }
             Ok(Decision::Raced) => {
                 tx.rollback().await?;
@@ -247,18 +278,20 @@ impl Dompet {
                 let stored = stored.ok_or(ServiceError::internal(
                     "idempotency key vanished after a race",
                 ))?;
-                replay(stored, &fingerprint)
+                replay(stored, &fingerprint).map(Answered::Replayed)
             }
             // The schema's backstop for rule 3. The wallet lock makes it
             // unreachable, so reaching it means a writer skipped the lock.
             Err(e) if e.constraint() == Some("withdrawals_one_per_day") => {
                 tracing::error!("withdrawals_one_per_day fired: a writer skipped the wallet lock");
-                Ok(WithdrawOutcome::Rejected {
+                Ok(Answered::Fresh(WithdrawOutcome::Rejected {
                     rules: vec![Rule::OncePerDay],
-                })
+                }))
             }
             Err(e) => Err(e),
-        }
+        };
+        crate::metrics::withdrawal(Answered::metric(&answer));
+        answer.map(Answered::into_outcome)
     }
 
     async fn withdraw_in_tx(
@@ -411,6 +444,7 @@ async fn record_password_failure(
     if failures >= LOCKOUT_FAILURES {
         attempts::lock_for(conn, user_id, window).await?;
         attempts::reset(conn, user_id).await?;
+        crate::metrics::lockout("withdraw_password");
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod login_throttle;
 pub mod mutations;
 pub mod payouts;
+pub mod retention;
 pub mod seed;
 pub mod statement_lines;
 pub mod tokens;
@@ -48,9 +49,10 @@ pub fn violated_constraint(err: &sqlx::Error) -> Option<&str> {
 /// 57014). Nothing of the transaction was kept, so the request may simply be
 /// tried again.
 pub fn is_timeout(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::PoolTimedOut)
-        || err
-            .as_database_error()
-            .and_then(|e| e.code())
-            .is_some_and(|code| matches!(code.as_ref(), "55P03" | "57014"))
+    // A pool with no connection to give is not counted here: from inside
+    // dompet it cannot be told from a database that refuses connections, so
+    // it is "unavailable" rather than "busy".
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| matches!(code.as_ref(), "55P03" | "57014"))
 }

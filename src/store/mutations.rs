@@ -21,17 +21,34 @@ pub struct NewMutation<'a> {
     pub idempotency_key: Option<&'a str>,
 }
 
-pub async fn insert(conn: &mut PgConnection, m: NewMutation<'_>) -> Result<Mutation, sqlx::Error> {
+/// A money move's three writes in one statement, one round trip: appends the
+/// mutation, sets its wallet's balance to the mutation's final balance and
+/// raises the user's write mark (`user_write_lsn`, read-your-writes on
+/// replicas). The caller holds the wallet's lock. The mark's visibility on a
+/// replica is what routing compares, and it commits with the mutation, so the
+/// order of the parts within the statement does not matter.
+pub async fn append_moving_balance(
+    conn: &mut PgConnection,
+    m: NewMutation<'_>,
+) -> Result<Mutation, sqlx::Error> {
     sqlx::query_as!(
         Mutation,
-        r#"insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
+        r#"with moved as (
+               update deposits set balance = $7, updated_at = now() where id = $2
+           ), marked as (
+               insert into user_write_lsn (user_id, lsn) values ($1, pg_current_wal_insert_lsn())
+               on conflict (user_id) do update
+               set lsn = greatest(user_write_lsn.lsn, excluded.lsn)
+           )
+           insert into mutations (user_id, deposit_id, type, action, amount, initial_balance,
                                   final_balance, transaction_id, transaction_no, note,
                                   withdrawal_id, topup_id, idempotency_key)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-           returning id as "id: MutationId", user_id as "user_id: UserId",
-                     type as "kind: MutationType", action as "action: Action", amount,
-                     initial_balance, final_balance, transaction_id, transaction_no, note,
-                  created_at, updated_at"#,
+           returning id as "id!: MutationId", user_id as "user_id!: UserId",
+                     type as "kind!: MutationType", action as "action!: Action", amount as "amount!",
+                     initial_balance as "initial_balance!", final_balance as "final_balance!",
+                     transaction_id as "transaction_id?", transaction_no as "transaction_no?",
+                     note as "note?", created_at as "created_at!", updated_at as "updated_at!""#,
         m.user_id.get(),
         m.deposit_id.get(),
         m.action.mutation_type().as_str(),

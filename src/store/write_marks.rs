@@ -5,19 +5,8 @@ use sqlx::PgConnection;
 
 use crate::domain::UserId;
 
-/// Records, inside a money move's transaction, that the user wrote at the
-/// primary's current WAL insert position.
-pub async fn mark(conn: &mut PgConnection, user_id: UserId) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"insert into user_write_lsn (user_id, lsn) values ($1, pg_current_wal_insert_lsn())
-           on conflict (user_id) do update
-           set lsn = greatest(user_write_lsn.lsn, excluded.lsn)"#,
-        user_id.get()
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
+// The mark itself is raised by a money move's own statement
+// (`mutations::append_moving_balance`).
 
 /// The user's last write mark as text (`"0/3000148"`), `None` if the user
 /// never moved money.

@@ -4,6 +4,9 @@
 
 use chrono_tz::Tz;
 use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::schema::*;
 
 use super::OperatorWithdrawalJson;
 use crate::{
@@ -13,17 +16,29 @@ use crate::{
 
 /// TOPUP: `id, amount, unique_code, total, bank_account_id, state,
 /// created_at, updated_at, confirmed_at, expires_at`, with milliseconds.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Topup)]
 pub struct TopupJson {
+    #[schema(value_type = i64, examples(12))]
     pub id: TopupId,
+    #[schema(minimum = 10000, maximum = 100000000, examples(25000))]
     pub amount: i64,
+    #[schema(minimum = 1, maximum = 999, examples(213))]
     pub unique_code: i32,
+    /// `amount + unique_code`: the exact sum to transfer.
+    #[schema(examples(25213))]
     pub total: i64,
+    #[schema(value_type = i64, examples(41812))]
     pub bank_account_id: BankAccountId,
+    #[schema(schema_with = topup_state)]
     pub state: &'static str,
+    #[schema(schema_with = wire_time_millis)]
     pub created_at: WireTimeMillis,
+    #[schema(schema_with = wire_time_millis)]
     pub updated_at: WireTimeMillis,
+    #[schema(schema_with = wire_time_millis_or_null, required = true)]
     pub confirmed_at: Option<WireTimeMillis>,
+    #[schema(schema_with = wire_time_millis)]
     pub expires_at: WireTimeMillis,
 }
 
@@ -45,10 +60,12 @@ impl TopupJson {
 }
 
 /// TOPUP plus its owner, for the operator surface.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = OperatorTopup)]
 pub struct OperatorTopupJson {
     #[serde(flatten)]
     pub topup: TopupJson,
+    #[schema(value_type = i64, examples(204254))]
     pub user_id: UserId,
 }
 
@@ -61,7 +78,8 @@ impl OperatorTopupJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TopupList)]
 pub struct TopupListJson {
     pub topups: Vec<OperatorTopupJson>,
 }
@@ -76,7 +94,8 @@ impl TopupListJson {
 
 /// The reconciliation report: every data line of the statement lands in
 /// exactly one list, each entry naming its line number and reference.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReconcileReport)]
 pub struct ReconcileReportJson<'a> {
     pub dry_run: bool,
     pub matched: Vec<MatchedJson<'a>>,
@@ -86,39 +105,48 @@ pub struct ReconcileReportJson<'a> {
     pub invalid: Vec<InvalidJson<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReconcileMatched)]
 pub struct MatchedJson<'a> {
     pub line: u64,
     pub reference: &'a str,
     pub amount: i64,
+    #[schema(value_type = i64)]
     pub topup_id: TopupId,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReconcileUnmatched)]
 pub struct UnmatchedJson<'a> {
     pub line: u64,
     pub reference: &'a str,
     pub amount: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReconcileAmbiguous)]
 pub struct AmbiguousJson<'a> {
     pub line: u64,
     pub reference: &'a str,
     pub amount: i64,
+    #[schema(value_type = Vec<i64>)]
     pub topup_ids: &'a [TopupId],
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReconcileDuplicate)]
 pub struct DuplicateJson<'a> {
     pub line: u64,
     pub reference: &'a str,
+    #[schema(value_type = Option<i64>, required = true)]
     pub topup_id: Option<TopupId>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ReconcileInvalid)]
 pub struct InvalidJson<'a> {
     pub line: u64,
+    #[schema(required = true)]
     pub reference: Option<&'a str>,
     pub reason: &'a str,
 }
@@ -179,20 +207,24 @@ impl<'a> From<&'a ReconcileReport> for ReconcileReportJson<'a> {
 }
 
 /// A batch's answer: what succeeded, and why each of the others did not.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BatchResult)]
 pub struct SettledJson<'a> {
     pub succeeded: Vec<OperatorWithdrawalJson>,
     pub failed: Vec<FailedJson<'a>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BatchFailed)]
 pub struct FailedJson<'a> {
+    #[schema(value_type = i64)]
     pub id: WithdrawalId,
     pub error: ErrorDetailJson<'a>,
 }
 
 /// `{"code","message"}`, as inside the operator error envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ErrorDetail)]
 pub struct ErrorDetailJson<'a> {
     pub code: &'a str,
     pub message: &'a str,

@@ -2,8 +2,8 @@
 //! run as a child process against the test's database (SPEC §3).
 
 use crate::helpers::{
-    dompet, dompet_with, json_of, mutation_stamps, plant_broken_chain, report, scene, spawn_app,
-    withdrawal_list_json, withdrawal_row, without_layout, TestApp, TestDb, TestUser,
+    dompet, dompet_with, json_of, mutation_stamps, plant_broken_chain, report, run_dompet, scene,
+    spawn_app, withdrawal_list_json, withdrawal_row, without_layout, TestApp, TestDb, TestUser,
 };
 
 async fn rows(app: &TestApp) -> (i64, i64, i64, (i64, i64, i64, i64)) {
@@ -140,13 +140,14 @@ async fn an_operator_creates_a_user_adds_an_account_posts_money_and_sees_the_bal
 }
 
 #[tokio::test]
-async fn an_operator_imports_a_user_with_its_id_and_token_and_a_password_from_the_environment() {
+async fn an_operator_imports_a_user_with_its_id_and_its_token_and_password_from_the_environment() {
     // Arrange
     let app = spawn_app().await;
 
-    // Act: the password comes from DOMPET_USER_PASSWORD, not the command line.
+    // Act: the secrets come from DOMPET_USER_PASSWORD and DOMPET_USER_TOKEN,
+    // not from the command line, which every local user can read.
     let run = dompet_with(
-        Some(&app.db.url()),
+        Some(&app.db),
         &[
             "user",
             "create",
@@ -156,10 +157,11 @@ async fn an_operator_imports_a_user_with_its_id_and_token_and_a_password_from_th
             "seed@example.com",
             "--id",
             "204254",
-            "--token",
-            "Sy7PRGGr4foUk22uzjMu",
         ],
-        &[("DOMPET_USER_PASSWORD", "testing1234")],
+        &[
+            ("DOMPET_USER_PASSWORD", "testing1234"),
+            ("DOMPET_USER_TOKEN", "Sy7PRGGr4foUk22uzjMu"),
+        ],
     )
     .await;
 
@@ -323,6 +325,8 @@ async fn every_command_has_help_that_exits_0() {
                 "--password",
                 "--id",
                 "--token",
+                "[env: DOMPET_USER_PASSWORD]",
+                "[env: DOMPET_USER_TOKEN]",
             ],
         ),
         (
@@ -576,9 +580,8 @@ async fn bad_input_is_an_error_line_and_exit_1_or_2_and_writes_nothing() {
 async fn migrate_prepares_an_empty_database_even_with_migrations_turned_off() {
     // Arrange: a database with no schema, and start-up migrations disabled.
     let db = TestDb::create().await;
-    let url = db.url();
     let no_migrate = [("DOMPET_MIGRATE", "false")];
-    let before = dompet_with(Some(&url), &["user", "show", "1"], &no_migrate).await;
+    let before = dompet_with(Some(&db), &["user", "show", "1"], &no_migrate).await;
     assert_eq!(
         before.code,
         Some(1),
@@ -586,18 +589,18 @@ async fn migrate_prepares_an_empty_database_even_with_migrations_turned_off() {
     );
 
     // Act
-    let first = dompet_with(Some(&url), &["migrate"], &no_migrate).await;
-    let second = dompet_with(Some(&url), &["migrate"], &no_migrate).await;
+    let first = dompet_with(Some(&db), &["migrate"], &no_migrate).await;
+    let second = dompet_with(Some(&db), &["migrate"], &no_migrate).await;
 
     // Assert
     for run in [&first, &second] {
         assert_eq!(run.code, Some(0), "{run:#?}");
         assert!(run.stderr.contains("migrations applied"), "{run:#?}");
     }
-    dompet_with(Some(&url), &["user", "show", "1"], &no_migrate)
+    dompet_with(Some(&db), &["user", "show", "1"], &no_migrate)
         .await
         .assert_error(1, "error: user not found");
-    dompet_with(Some(&url), &["ledger", "verify"], &no_migrate)
+    dompet_with(Some(&db), &["ledger", "verify"], &no_migrate)
         .await
         .assert_json(&report(0, &[]));
 }
@@ -612,7 +615,11 @@ async fn a_database_that_refuses_the_login_is_an_error_line_without_the_password
     let wrong = format!("{scheme}://dompet:Wr0ng-Pa55w0rd@{host}");
 
     // Act
-    let run = dompet_with(Some(&wrong), &["user", "show", "1"], &[]).await;
+    let run = run_dompet(
+        &["user", "show", "1"],
+        vec![("DATABASE_URL".to_owned(), wrong)],
+    )
+    .await;
 
     // Assert
     assert_eq!(run.code, Some(1), "{run:#?}");

@@ -36,6 +36,7 @@ async fn a_promoted_standby_takes_over_without_a_restart_and_loses_no_acknowledg
     let candidates = format!("{},{}", pair.primary_url(), pair.standby_url());
     let mut config = Config::from_lookup(|_| None).expect("config");
     config.database_url = Some(Secret::new(candidates.clone()));
+    config.migrate_database_url = Some(Secret::new(pair.owner_url()));
     let database = Database::open(&config, true)
         .await
         .expect("open on the primary");

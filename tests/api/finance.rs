@@ -516,14 +516,12 @@ async fn pending_to(app: &TestApp, amount: i64, account_name: &str) -> i64 {
 #[tokio::test]
 async fn the_export_is_a_bulk_transfer_csv_of_pending_withdrawals_that_parses_back() {
     // Arrange: names that need quoting, and a processed withdrawal left out.
-    // (A name with a line break never gets this far: bank fields are one
-    // line, checked when the account is added.)
     let app = spawn_app().await;
     let names = [
         "Siti Aminah",
         "Budi, S.Kom",
         "Andi \"Ucok\" Lubis",
-        "Dewi 'Ratu' Ratna",
+        "Dewi \"Ratna\", S.H.",
     ];
     let mut ids = Vec::new();
     for (i, name) in names.iter().enumerate() {

@@ -13,7 +13,7 @@ use dompet::{
     MIGRATOR,
 };
 use reqwest::Method;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::{postgres::PgPoolOptions, Connection};
 
 use crate::helpers::{spawn_app, TestDb, NOT_ALLOWED, NOT_FOUND};
 
@@ -395,6 +395,28 @@ async fn text(request: reqwest::RequestBuilder) -> String {
     request.send().await.unwrap().text().await.unwrap()
 }
 
+/// The roles of the sessions open on the embedded default's database,
+/// asked as its superuser (whose password sits beside the cluster's data).
+async fn embedded_session_roles(data_dir: &std::path::Path, pidfile: &str) -> Vec<String> {
+    let pgdata = std::fs::canonicalize(data_dir.join("data")).unwrap();
+    let password = std::fs::read_to_string(pgdata.parent().unwrap().join("password")).unwrap();
+    let port = pidfile.lines().nth(3).unwrap().trim();
+    let url = format!(
+        "postgres://dompet:{}@127.0.0.1:{port}/dompet",
+        password.trim()
+    );
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let roles = sqlx::query_scalar(
+        "select distinct usename::text from pg_stat_activity
+         where datname = 'dompet' and pid <> pg_backend_pid() and usename is not null",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.ok();
+    roles
+}
+
 /// Runs `dompet` on its embedded default in a fresh directory, checks the
 /// seed answers, stops it with `signal` and checks no postgres is left.
 async fn serve_the_seed_then_stop_with(signal: nix::sys::signal::Signal) {
@@ -440,6 +462,11 @@ async fn serve_the_seed_then_stop_with(signal: nix::sys::signal::Signal) {
     let pidfile = std::fs::read_to_string(data_dir.join("data/postmaster.pid")).unwrap();
     let postgres_pid: u32 = pidfile.lines().next().unwrap().trim().parse().unwrap();
     assert!(pid_alive(postgres_pid));
+    assert_eq!(
+        embedded_session_roles(&data_dir, &pidfile).await,
+        ["dompet_app"],
+        "the server connects as the runtime role, not the superuser"
+    );
 
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
     let status = tokio::task::spawn_blocking(move || child.wait_with_output())
@@ -468,7 +495,7 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_dompet"))
         .current_dir(dir.path())
-        .env("DATABASE_URL", db.url())
+        .envs(db.env())
         .env("DOMPET_ADDR", &addr)
         .env("DOMPET_ADMIN_TOKEN", admin_token)
         .env("DOMPET_LOG_FORMAT", "json")
@@ -477,9 +504,10 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run dompet");
-    // Drained from the start: a full pipe would block the server's logging.
+    // Read as it comes: a full pipe would block dompet's logging, and so
+    // dompet, with a request in flight.
     let mut stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
+    let drained = std::thread::spawn(move || {
         let mut log = String::new();
         stderr.read_to_string(&mut log).map(|_| log)
     });
@@ -547,7 +575,7 @@ async fn json_logs_at_debug_level_never_contain_passwords_or_tokens() {
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let log = reader.join().unwrap().unwrap();
+    let log = drained.join().unwrap().unwrap();
     assert!(child.wait().unwrap().success());
 
     // Assert

@@ -23,6 +23,7 @@ use std::{
 
 use dompet::{
     config::{Config, Secret},
+    database::roles,
     domain::{Action, Amount, UserId},
     pgcluster::{Cluster, Lifetime},
     service::{seed, Dompet, NewBankAccount, NewUser, Posting},
@@ -89,6 +90,7 @@ fn init_test_tracing() {
                 dompet::config::LogFormat::Human,
                 "dompet=debug,tower_http=debug",
                 std::io::stdout,
+                false,
             );
         }
     });
@@ -110,16 +112,26 @@ pub fn random(n: usize) -> String {
         .to_lowercase()
 }
 
-/// A fresh, migrated database on the test server.
+/// A fresh database on the test server, with a runtime role of its own that
+/// the app connects as (so the whole suite runs least-privileged); migrate
+/// it with [`TestDb::migrate`].
 pub struct TestDb {
     pub name: String,
+    /// The server's own role: owns the schema, migrates, arranges and
+    /// inspects (and may break) anything.
     pub options: PgConnectOptions,
+    /// The runtime role of this database only (`<name>_app`).
+    pub runtime_role: String,
+    pub runtime_options: PgConnectOptions,
+    runtime_password: String,
 }
 
 impl TestDb {
     pub async fn create() -> Self {
         let server = test_server();
         let name = format!("test_{}", random(16));
+        let runtime_role = format!("{name}_app");
+        let runtime_password = random(24);
         let mut admin = server
             .options
             .connect()
@@ -129,13 +141,39 @@ impl TestDb {
             .execute(&mut admin)
             .await
             .expect("create the test database");
+        roles::ensure_runtime_role(&mut admin, &runtime_role, &runtime_password)
+            .await
+            .expect("create the test database's runtime role");
         admin.close().await.ok();
         Self {
             options: server.options.clone().database(&name),
+            runtime_options: server
+                .options
+                .clone()
+                .database(&name)
+                .username(&runtime_role)
+                .password(&runtime_password),
             name,
+            runtime_role,
+            runtime_password,
         }
     }
 
+    /// Applies the migrations as the owner, then the runtime role's grants,
+    /// exactly as dompet does at start.
+    pub async fn migrate(&self) {
+        let mut owner = self.connect().await;
+        MIGRATOR
+            .run(&mut owner)
+            .await
+            .expect("migrate the test database");
+        roles::grant_runtime(&mut owner, &self.runtime_role)
+            .await
+            .expect("grant the runtime role");
+        owner.close().await.ok();
+    }
+
+    /// A pool as the owner.
     pub async fn pool(&self, max_connections: u32) -> PgPool {
         PgPoolOptions::new()
             .max_connections(max_connections)
@@ -144,9 +182,40 @@ impl TestDb {
             .expect("connect to the test database")
     }
 
-    /// A `postgres://` URL of this database, e.g. for `DATABASE_URL` of a
-    /// `dompet` child process.
+    /// A pool as the runtime role, with the server's pool settings.
+    pub async fn runtime_pool(&self, max_connections: u32) -> PgPool {
+        dompet::database::pool_options(max_connections)
+            .connect_with(self.runtime_options.clone())
+            .await
+            .expect("connect to the test database as the runtime role")
+    }
+
+    /// A `postgres://` URL of this database as the runtime role, for
+    /// `DATABASE_URL` of a `dompet` child process.
     pub fn url(&self) -> String {
+        self.url_as(Some((&self.runtime_role, &self.runtime_password)))
+    }
+
+    /// The same as another role.
+    pub fn url_with(&self, user: &str, password: &str) -> String {
+        self.url_as(Some((user, password)))
+    }
+
+    /// The same as the owner, for `DOMPET_MIGRATE_DATABASE_URL`.
+    pub fn owner_url(&self) -> String {
+        self.url_as(None)
+    }
+
+    /// The environment of a `dompet` child process on this database: the
+    /// runtime role serves, the owner migrates.
+    pub fn env(&self) -> [(&'static str, String); 2] {
+        [
+            ("DATABASE_URL", self.url()),
+            ("DOMPET_MIGRATE_DATABASE_URL", self.owner_url()),
+        ]
+    }
+
+    fn url_as(&self, credentials: Option<(&str, &str)>) -> String {
         let base = &test_server().url;
         let (without_query, query) = base
             .split_once('?')
@@ -157,6 +226,13 @@ impl TestDb {
             .map_or(without_query, |rest| {
                 rest.split_once('/').map_or(rest, |(s, _)| s)
             });
+        let server = match credentials {
+            Some((user, password)) => {
+                let host = server.rsplit_once('@').map_or(server, |(_, host)| host);
+                format!("{user}:{password}@{host}")
+            }
+            None => server.to_owned(),
+        };
         let query = if query.is_empty() {
             String::new()
         } else {
@@ -172,10 +248,12 @@ impl TestDb {
             .expect("connect to the test database")
     }
 
-    /// Drops the database from a thread of its own (Drop cannot await).
+    /// Drops the database and its role from a thread of its own (Drop
+    /// cannot await).
     fn drop_blocking(&self) {
         let server_options = test_server().options.clone();
         let name = self.name.clone();
+        let role = self.runtime_role.clone();
         let _ = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -186,6 +264,9 @@ impl TestDb {
             runtime.block_on(async move {
                 if let Ok(mut admin) = server_options.connect().await {
                     let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                        .execute(&mut admin)
+                        .await;
+                    let _ = sqlx::query(&format!("drop role if exists {role}"))
                         .execute(&mut admin)
                         .await;
                 }
@@ -208,10 +289,15 @@ impl Drop for TestDb {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The `DOMPET_METRICS_ADDR` listener, when the test asked for one.
+    pub metrics_addr: Option<SocketAddr>,
     pub db: TestDb,
-    /// The test's own pool, for arranging data and inspecting the ledger.
+    /// The test's own pool, as the owner, for arranging data and inspecting
+    /// (or breaking) the ledger.
     pub pool: PgPool,
-    /// The service over the same database, for arranging data quickly.
+    /// The app's pool, as the runtime role.
+    pub app_pool: PgPool,
+    /// The service over the app's pool, for arranging data quickly.
     pub dompet: Dompet,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -274,23 +360,23 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
 /// The app on a database the test prepared (migrated here to the latest).
 pub async fn spawn_app_on(db: TestDb, customize: impl FnOnce(&mut Config)) -> TestApp {
     init_test_tracing();
+    db.migrate().await;
     let pool = db.pool(30).await;
-    MIGRATOR
-        .run(&pool)
-        .await
-        .expect("migrate the test database");
+    let app_pool = db.runtime_pool(30).await;
     let mut config = Config::from_lookup(|_| None).expect("default config");
     config.addr = SocketAddr::from(([127, 0, 0, 1], 0));
     config.operator_token = Some(Secret::new(ADMIN_TOKEN));
     customize(&mut config);
-    // The app answers over a pool built as `dompet serve` builds its own.
-    let serving = dompet::pool::serving(db.options.clone(), &config)
+    // The app answers over a pool built as `dompet serve` builds its own,
+    // as the runtime role.
+    let serving = dompet::pool::serving(db.runtime_options.clone(), &config)
         .await
         .expect("the app's pool");
     let app = Application::build(&config, serving)
         .await
         .expect("build the app");
     let addr = app.local_addr().expect("bound address");
+    let metrics_addr = app.metrics_addr();
     let (shutdown, stop) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         let _ = app
@@ -301,8 +387,10 @@ pub async fn spawn_app_on(db: TestDb, customize: impl FnOnce(&mut Config)) -> Te
     });
     TestApp {
         addr,
-        dompet: Dompet::new(pool.clone(), config.timezone, config.withdrawal_fee),
+        metrics_addr,
+        dompet: Dompet::new(app_pool.clone(), config.timezone, config.withdrawal_fee),
         pool,
+        app_pool,
         db,
         client: reqwest::Client::new(),
         shutdown: Some(shutdown),

@@ -16,7 +16,7 @@ use crate::{
 
 const UNAUTHORIZED: &str = r#"{"status":"ERROR","message":"Autentikasi gagal."}"#;
 const BAD_TRANSACTION_NO: &str = r#"{"error":{"code":"invalid_request","message":"transaction_no must be 1 to 32 visible ASCII characters"}}"#;
-const BAD_NOTE: &str = r#"{"error":{"code":"invalid_request","message":"note must be 1 to 500 characters without NUL"}}"#;
+const BAD_NOTE: &str = r#"{"error":{"code":"invalid_request","message":"note must be 1 to 500 characters without control characters"}}"#;
 const KEY_REUSED: &str = r#"{"error":{"code":"idempotency_key_reused","message":"the idempotency key was already used for a different request"}}"#;
 
 /// The user's mutation ids, oldest first.
@@ -497,6 +497,7 @@ async fn the_back_office_refuses_a_bad_transaction_no_or_note_with_400_and_write
         (json!({"transaction_no": "INV\t1"}), BAD_TRANSACTION_NO),
         (json!({"note": "é".repeat(501)}), BAD_NOTE),
         (json!({"note": "a\u{0}b"}), BAD_NOTE),
+        (json!({"note": "a\u{1b}[31mb"}), BAD_NOTE),
         (json!({"note": ""}), BAD_NOTE),
     ];
 

@@ -20,6 +20,11 @@ mod login;
 mod login_throttle;
 mod tokens;
 
+mod database_roles;
+mod database_unavailable;
+mod retention;
+mod startup_files;
+
 mod ledger_lifecycle;
 mod ledger_postings;
 mod ledger_races;
@@ -37,3 +42,6 @@ mod finance;
 mod history_v2;
 mod money_support;
 mod topup;
+
+mod operations;
+mod startup;

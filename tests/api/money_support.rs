@@ -222,7 +222,7 @@ pub(crate) struct Run {
 /// Runs `dompet args…` against the test's database, in an empty directory
 /// (no stray .env), with only PATH and `DATABASE_URL` in its environment.
 pub(crate) async fn dompet_cli(app: &TestApp, args: &[&str]) -> Run {
-    let url = app.db.url();
+    let env = app.db.env();
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -232,7 +232,7 @@ pub(crate) async fn dompet_cli(app: &TestApp, args: &[&str]) -> Run {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
-            .env("DATABASE_URL", url)
+            .envs(env)
             .output()
             .expect("run dompet");
         Run {

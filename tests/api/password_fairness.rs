@@ -92,7 +92,7 @@ impl Served {
         let binary = std::env::var("DOMPET_BIN").unwrap_or(env!("CARGO_BIN_EXE_dompet").into());
         let mut child = Command::new(binary)
             .current_dir(dir.path())
-            .env("DATABASE_URL", db.url())
+            .envs(db.env())
             .env("DOMPET_ADDR", format!("127.0.0.1:{port}"))
             .env("DOMPET_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdout(Stdio::null())

@@ -15,7 +15,6 @@ use std::{
 use dompet::{
     config::{Config, Secret},
     database::Database,
-    MIGRATOR,
 };
 use futures::future::join_all;
 
@@ -38,7 +37,8 @@ impl PgBouncer {
             .local_addr()
             .unwrap()
             .port();
-        let options = &db.options;
+        // dompet reaches the database through PgBouncer as its runtime role.
+        let options = &db.runtime_options;
         let password = db
             .url()
             .split_once("://")
@@ -131,15 +131,20 @@ async fn withdrawals_postings_and_history_work_through_pgbouncer_in_transaction_
     // advisory locks, which transaction pooling cannot keep), then dompet
     // on PgBouncer only, statement cache off.
     let db = TestDb::create().await;
-    MIGRATOR.run(&db.pool(2).await).await.expect("migrate");
+    db.migrate().await;
     let bouncer = PgBouncer::start(&db);
     let mut config = Config::from_lookup(|_| None).expect("config");
     config.database_url = Some(Secret::new(bouncer.url()));
     config.db_statement_cache = 0;
+    config.db_transaction_pooler = true;
     let database = Database::open(&config, false)
         .await
         .expect("open through pgbouncer");
-    let node = Node::start(database.pool.clone(), |c| c.db_statement_cache = 0).await;
+    let node = Node::start(database.pool.clone(), |c| {
+        c.db_statement_cache = 0;
+        c.db_transaction_pooler = true;
+    })
+    .await;
     let mut users = Vec::new();
     for _ in 0..8 {
         users.push(node.funded_user(100_000).await);
@@ -185,7 +190,7 @@ async fn the_serving_pool_opens_through_pgbouncer_without_session_settings() {
     // Arrange: PgBouncer refuses startup parameters it does not know, and
     // the serving pool's timeouts are such parameters.
     let db = TestDb::create().await;
-    MIGRATOR.run(&db.pool(2).await).await.expect("migrate");
+    db.migrate().await;
     let bouncer = PgBouncer::start(&db);
     let mut config = Config::from_lookup(|_| None).expect("config");
     config.db_statement_cache = 0;

@@ -397,7 +397,7 @@ async fn the_command_line_lists_and_revokes_tokens_and_resets_passwords() {
     let name = app.profile(user.id).await.username;
     let laptop = app.login_token(&name, USER_PASSWORD).await;
     dompet_with(
-        Some(&app.db.url()),
+        Some(&app.db),
         &["user", "set-password", &uid],
         &[("DOMPET_USER_PASSWORD", "baru-rahasia-456")],
     )

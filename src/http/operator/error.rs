@@ -8,6 +8,7 @@ use axum::{
     Json,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::service::ServiceError;
 
@@ -47,12 +48,31 @@ impl OperatorError {
         )
     }
 
-    fn busy() -> Self {
+    /// An unexpected failure, already logged.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see the server log",
+        )
+    }
+
+    pub fn busy() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
             "too much work is waiting; nothing was done, try again shortly",
         )
+    }
+
+    /// A database that went away needs a moment longer than shed work.
+    fn retry_after(&self) -> axum::http::HeaderValue {
+        match self.code {
+            "unavailable" => {
+                axum::http::HeaderValue::from_static(crate::http::public::RETRY_AFTER_SECS)
+            }
+            _ => crate::http::retry_after(),
+        }
     }
 
     pub fn statement_too_large() -> Self {
@@ -136,37 +156,52 @@ impl From<ServiceError> for OperatorError {
             ServiceError::Invalid(message) => Self::new(S::BAD_REQUEST, "invalid_request", message),
             ServiceError::Conflict(message) => Self::new(S::CONFLICT, "conflict", message),
             ServiceError::Busy => Self::busy(),
-            ServiceError::Database(e) if crate::store::is_timeout(e) => {
+            ServiceError::Database(e) | ServiceError::Unavailable(e)
+                if crate::store::is_timeout(e) =>
+            {
                 tracing::warn!(error = %e, "gave up waiting on the database");
                 Self::busy()
+            }
+            ServiceError::Unavailable(_) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&err), "database unavailable; answered 503");
+                Self::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry shortly",
+                )
             }
             ServiceError::Hashing(_)
             | ServiceError::Internal { .. }
             | ServiceError::Database(_) => {
                 tracing::error!(error = %crate::telemetry::error_chain(&err), "operator request failed");
-                Self::new(
-                    S::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; see the server log",
-                )
+                Self::internal()
             }
         }
     }
 }
 
+/// `{"error":{"code","message"}}`.
+#[derive(Serialize, ToSchema)]
+pub struct OperatorErrorBody<'a> {
+    error: OperatorErrorDetail<'a>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OperatorErrorDetail<'a> {
+    /// Stable and machine-readable: `invalid_request`, `unauthorized`,
+    /// `user_not_found`, `withdrawal_not_found`, `conflict`,
+    /// `idempotency_key_reused`, `withdrawal_not_pending`,
+    /// `insufficient_balance`, `balance_overflow`, `payload_too_large`, `internal`.
+    #[schema(examples("insufficient_balance"))]
+    code: &'a str,
+    /// For people; may change.
+    message: &'a str,
+}
+
 impl IntoResponse for OperatorError {
     fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            error: Detail<'a>,
-        }
-        #[derive(Serialize)]
-        struct Detail<'a> {
-            code: &'a str,
-            message: &'a str,
-        }
-        let body = Body {
-            error: Detail {
+        let body = OperatorErrorBody {
+            error: OperatorErrorDetail {
                 code: self.code,
                 message: &self.message,
             },
@@ -175,7 +210,7 @@ impl IntoResponse for OperatorError {
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, crate::http::retry_after());
+                .insert(axum::http::header::RETRY_AFTER, self.retry_after());
         }
         response
     }

@@ -14,43 +14,39 @@ use axum::{
         DefaultBodyLimit, FromRequest, FromRequestParts,
     },
     http::{header, request::Parts},
-    routing::{delete, get, post},
-    Router,
 };
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa_axum::{
+    router::{OpenApiRouter, UtoipaMethodRouterExt},
+    routes,
+};
 
-pub use self::error::OperatorError;
+pub use self::error::{OperatorError, OperatorErrorBody, OperatorErrorDetail};
 use super::AppState;
 
 /// Unknown paths and methods under /internal/v1 fall through to the global
 /// JSON 404/405 of SPEC §1 ("whatever the credentials").
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(users::create))
-        .route("/users/{id}", get(users::show))
-        .route("/users/{id}/bank_accounts", post(users::add_bank_account))
-        .route(
-            "/users/{id}/tokens",
-            get(tokens::list).delete(tokens::revoke_all),
-        )
-        .route("/users/{id}/tokens/{token_id}", delete(tokens::revoke))
-        .route("/users/{id}/password", post(tokens::set_password))
-        .route("/mutations", post(money::post_mutation))
-        .route("/withdrawals", get(money::list_withdrawals))
-        .route("/withdrawals/{id}/process", post(money::process_withdrawal))
-        .route("/withdrawals/{id}/cancel", post(money::cancel_withdrawal))
-        .route("/withdrawals/export.csv", get(payouts::export))
-        .route("/withdrawals/process", post(payouts::process))
-        .route("/withdrawals/cancel", post(payouts::cancel))
-        .route("/topups", get(topups::list))
-        .route("/topups/{id}/confirm", post(topups::confirm))
-        .route("/topups/{id}/cancel", post(topups::cancel))
-        .route(
-            "/topups/reconcile",
-            post(topups::reconcile).layer(DefaultBodyLimit::max(topups::STATEMENT_LIMIT)),
-        )
-        .route("/ledger/verify", get(money::verify_ledger))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(users::create))
+        .routes(routes!(users::show))
+        .routes(routes!(users::add_bank_account))
+        .routes(routes!(tokens::list, tokens::revoke_all))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(tokens::set_password))
+        .routes(routes!(money::post_mutation))
+        .routes(routes!(money::list_withdrawals))
+        .routes(routes!(money::process_withdrawal))
+        .routes(routes!(money::cancel_withdrawal))
+        .routes(routes!(payouts::export))
+        .routes(routes!(payouts::process))
+        .routes(routes!(payouts::cancel))
+        .routes(routes!(topups::list))
+        .routes(routes!(topups::confirm))
+        .routes(routes!(topups::cancel))
+        .routes(routes!(topups::reconcile).layer(DefaultBodyLimit::max(topups::STATEMENT_LIMIT)))
+        .routes(routes!(money::verify_ledger))
 }
 
 /// Proof that the request carried `Authorization: Bearer <DOMPET_ADMIN_TOKEN>`.

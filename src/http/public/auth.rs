@@ -7,7 +7,7 @@ use axum::{
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 
 use super::PublicError;
-use crate::{domain::UserId, http::AppState};
+use crate::{domain::UserId, http::AppState, service::ApiToken};
 
 /// The authenticated user's id.
 pub struct PublicUser(pub UserId);
@@ -19,22 +19,40 @@ impl FromRequestParts<AppState> for PublicUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some((user_id, token)) = parts
+        let BasicToken(credentials) = BasicToken::from_request_parts(parts, state).await?;
+        match state.dompet.authenticate(&credentials).await? {
+            Some(id) => Ok(Self(id)),
+            None => Err(unauthorized()),
+        }
+    }
+}
+
+/// The Basic credentials as sent, for a service call that checks them on the
+/// same connection as its read (the histories).
+pub struct BasicToken(pub ApiToken);
+
+impl<S: Send + Sync> FromRequestParts<S> for BasicToken {
+    type Rejection = PublicError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        match parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(basic_credentials)
-        else {
-            tracing::debug!("missing or malformed Basic credentials");
-            return Err(PublicError::Unauthorized);
-        };
-        match state.dompet.authenticate(&user_id, &token).await? {
-            Some(id) => Ok(Self(id)),
+        {
+            Some((user_id, token)) => Ok(Self(ApiToken { user_id, token })),
             None => {
-                tracing::debug!("credentials did not match");
+                tracing::debug!("missing or malformed Basic credentials");
                 Err(PublicError::Unauthorized)
             }
         }
     }
+}
+
+/// The one answer for credentials that did not match.
+pub(super) fn unauthorized() -> PublicError {
+    tracing::debug!("credentials did not match");
+    PublicError::Unauthorized
 }
 
 /// `user:secret` of a Basic header; `None` when missing a part or not UTF-8.

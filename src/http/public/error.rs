@@ -20,13 +20,28 @@ pub enum PublicError {
     IdempotencyMismatch,
     /// The same, on the top-up endpoint, in its own envelope.
     TopupIdempotencyMismatch,
+    /// The readiness probe's answer when the database does not answer.
     Unavailable,
+    /// The database could not serve this request (lost, restarting, out of
+    /// connections, a lock or conflict given up on): retry, with the same
+    /// Idempotency-Key for a withdrawal. Never a rule's rejection.
+    RetryLater,
+    /// `RetryLater` on the withdraw endpoint, in its envelope.
+    WithdrawRetryLater,
+    /// `RetryLater` on the top-up endpoint, in its envelope.
+    TopupRetryLater,
     /// Too much waiting work: shed at once, to be retried.
     Busy,
     /// `Busy` at the withdraw endpoint, in that endpoint's envelope.
     WithdrawBusy,
+    /// `Busy` at the top-up endpoint, in that endpoint's envelope.
+    TopupBusy,
     Internal,
 }
+
+/// Seconds a client should wait before retrying a `RetryLater`: a restarting
+/// PostgreSQL is usually back within one or two.
+pub const RETRY_AFTER_SECS: &str = "2";
 
 impl PublicError {
     pub fn status(self) -> StatusCode {
@@ -40,21 +55,39 @@ impl PublicError {
             Self::IdempotencyMismatch | Self::TopupIdempotencyMismatch => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            Self::Unavailable | Self::Busy | Self::WithdrawBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable
+            | Self::RetryLater
+            | Self::WithdrawRetryLater
+            | Self::TopupRetryLater
+            | Self::Busy
+            | Self::WithdrawBusy
+            | Self::TopupBusy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// This error as the withdraw endpoint words it.
-    pub fn at_withdraw(self) -> Self {
-        match self {
-            Self::Busy => Self::WithdrawBusy,
-            other => other,
         }
     }
 
     pub fn message(self) -> &'static str {
         super::texts::error_message(self)
+    }
+
+    /// The same error as the withdraw endpoint answers it: a client that
+    /// must retry its withdrawal reads `withdrawal_id: null` there.
+    pub fn for_withdraw(self) -> Self {
+        match self {
+            Self::RetryLater => Self::WithdrawRetryLater,
+            Self::Busy => Self::WithdrawBusy,
+            other => other,
+        }
+    }
+
+    /// The same for the top-up endpoint (`unique_code: null`).
+    pub fn for_topup(self) -> Self {
+        match self {
+            Self::RetryLater => Self::TopupRetryLater,
+            Self::Busy => Self::TopupBusy,
+            Self::IdempotencyMismatch => Self::TopupIdempotencyMismatch,
+            other => other,
+        }
     }
 
     /// The envelope for a bare error status produced outside the handlers.
@@ -73,18 +106,24 @@ impl PublicError {
 
 impl From<ServiceError> for PublicError {
     fn from(err: ServiceError) -> Self {
-        match err {
+        match &err {
             ServiceError::IdempotencyMismatch => Self::IdempotencyMismatch,
             // The authenticated user vanished mid-request.
             ServiceError::UserNotFound => Self::Unauthorized,
             ServiceError::Invalid(_) => Self::BadRequest,
             ServiceError::Busy => Self::Busy,
-            ServiceError::Database(e) if crate::store::is_timeout(&e) => {
+            ServiceError::Database(e) | ServiceError::Unavailable(e)
+                if crate::store::is_timeout(e) =>
+            {
                 tracing::warn!(error = %e, "gave up waiting on the database");
                 Self::Busy
             }
-            other => {
-                tracing::error!(error = %crate::telemetry::error_chain(&other), "request failed");
+            ServiceError::Unavailable(_) => {
+                tracing::warn!(error = %crate::telemetry::error_chain(&err), "database unavailable; answered 503");
+                Self::RetryLater
+            }
+            _ => {
+                tracing::error!(error = %crate::telemetry::error_chain(&err), "request failed");
                 Self::Internal
             }
         }
@@ -95,22 +134,33 @@ impl IntoResponse for PublicError {
     fn into_response(self) -> Response {
         let status = self.status();
         let mut response = match self {
-            Self::IdempotencyMismatch | Self::WithdrawBusy => {
+            Self::IdempotencyMismatch | Self::WithdrawRetryLater | Self::WithdrawBusy => {
                 Json(WithdrawAnswer::error(self.message())).into_response()
             }
-            Self::TopupIdempotencyMismatch => {
+            Self::TopupIdempotencyMismatch | Self::TopupRetryLater | Self::TopupBusy => {
                 Json(TopupAnswer::error(self.message())).into_response()
             }
             _ => Json(ErrorEnvelope::new(self.message())).into_response(),
         };
         *response.status_mut() = status;
+        if matches!(
+            self,
+            Self::RetryLater | Self::WithdrawRetryLater | Self::TopupRetryLater
+        ) {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
         if self == Self::Unauthorized {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"dompet\""),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if status == StatusCode::SERVICE_UNAVAILABLE
+            && !response.headers().contains_key(header::RETRY_AFTER)
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, crate::http::retry_after());

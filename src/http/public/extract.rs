@@ -35,6 +35,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
     }
 }
 
+/// How `page` and `per_page` read in the OpenAPI document; [`Pagination`]
+/// is what applies them.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub struct PageQuery {
+    /// Page number, default 1. A value that is not a whole number from 1 to
+    /// 2147483647 falls back to the default; past the end the history is `[]`.
+    #[param(minimum = 1, maximum = 2147483647, example = 1)]
+    page: Option<i64>,
+    /// Records per page, default 10, at most 100 (a larger value is taken as
+    /// 100). A value that is not a whole number from 1 to 2147483647 falls
+    /// back to the default.
+    #[param(minimum = 1, maximum = 2147483647, example = 10)]
+    per_page: Option<i64>,
+}
+
 /// A whole number from 1 to 2147483647 in plain ASCII digits (leading zeros
 /// allowed: `0001` is 1), or nothing.
 fn page_number(text: &str) -> Option<i64> {
@@ -89,6 +106,51 @@ fn withdraw_from_json(bytes: &[u8]) -> Result<WithdrawRequest, PublicError> {
         bank_account_id: field("bank_account_id")?,
         password: field("password")?,
     })
+}
+
+/// The seed's form body, as the OpenAPI document shows it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub struct WithdrawForm {
+    /// Whole rupiah in ASCII digits, at least 1 (rule 1).
+    #[schema(rename = "deposit_withdrawal[amount]", examples("25000"))]
+    amount: Option<String>,
+    /// One of the user's own bank accounts (rule 2).
+    #[schema(rename = "deposit_withdrawal[bank_account_id]", examples("41812"))]
+    bank_account_id: Option<String>,
+    /// The user's password (rule 4).
+    #[schema(rename = "deposit_withdrawal[password]", format = Password, examples("testing1234"))]
+    password: Option<String>,
+}
+
+/// The JSON body: the same three fields under `deposit_withdrawal`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub struct WithdrawJson {
+    deposit_withdrawal: Option<WithdrawJsonFields>,
+}
+
+/// Numbers may be JSON strings or JSON integers (`25000.0` fails rule 1).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub struct WithdrawJsonFields {
+    #[schema(schema_with = digits_or_integer, examples("25000"))]
+    amount: Option<String>,
+    #[schema(schema_with = digits_or_integer, examples("41812"))]
+    bank_account_id: Option<String>,
+    #[schema(format = Password, examples("testing1234"))]
+    password: Option<String>,
+}
+
+fn digits_or_integer() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::String,
+            Type::Integer,
+            Type::Null,
+        ]))
+        .build()
 }
 
 /// Withdraw parameters merged from the body and the query string.

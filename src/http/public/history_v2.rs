@@ -3,43 +3,77 @@
 use axum::{
     extract::State,
     response::{IntoResponse, Response},
-    routing::get,
-    Json, Router,
+    Json,
 };
 use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{auth::PublicUser, extract::Pagination, PublicError};
+use super::{auth::PublicUser, extract::Pagination, PageQuery, PublicError};
 use crate::{
-    http::AppState,
-    wire::{MutationV2Json, TopupJson, WithdrawalV2Json},
+    http::{openapi::PublicReadErrors, AppState},
+    wire::{schema, MutationV2Json, TopupJson, WithdrawalV2Json},
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v2/dompet/history/mutations.json", get(mutations))
-        .route("/v2/dompet/history.json", get(combined))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(mutations))
+        .routes(routes!(combined))
 }
 
 /// `{"status","balance","history","message"}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = BalancedHistory)]
 struct BalancedHistoryAnswer<'a> {
+    #[schema(schema_with = schema::status_ok)]
     status: &'static str,
+    /// The wallet's balance, read in the same snapshot as the page.
+    #[schema(minimum = 0, examples(53840976))]
     balance: i64,
     history: Vec<MutationV2Json<'a>>,
+    #[schema(schema_with = schema::always_null, required = true)]
     message: Option<&'static str>,
 }
 
 /// `{"status","balance","topup_history","withdrawal_history","mutation_history","message"}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = CombinedHistory)]
 struct CombinedHistoryAnswer<'a> {
+    #[schema(schema_with = schema::status_ok)]
     status: &'static str,
+    #[schema(minimum = 0, examples(53840976))]
     balance: i64,
     topup_history: Vec<TopupJson>,
     withdrawal_history: Vec<WithdrawalV2Json>,
     mutation_history: Vec<MutationV2Json<'a>>,
+    #[schema(schema_with = schema::always_null, required = true)]
     message: Option<&'static str>,
 }
 
+fn mutation_v2_example() -> serde_json::Value {
+    json!({"id": 346, "type": "Deposit::Credit", "action": "remit", "amount": 30000,
+           "initial_balance": 0, "final_balance": 30000, "transaction_id": 51938,
+           "transaction_no": null, "note": null,
+           "created_at": "2013-11-25T15:32:47.000+07:00",
+           "updated_at": "2013-11-25T15:32:47.000+07:00"})
+}
+
+/// Mutation history with the balance (the later API): MUTATION_V2 items
+/// with `transaction_no`, `note` and millisecond timestamps, newest first.
+#[utoipa::path(
+    get,
+    path = "/v2/dompet/history/mutations.json",
+    tag = "public",
+    security(("basic" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, body = BalancedHistoryAnswer,
+         example = json!({"status": "OK", "balance": 30000,
+                          "history": [mutation_v2_example()], "message": null})),
+        PublicReadErrors,
+    ),
+)]
 async fn mutations(
     State(state): State<AppState>,
     PublicUser(user_id): PublicUser,
@@ -60,6 +94,27 @@ async fn mutations(
     Ok(Json(answer).into_response())
 }
 
+/// Top-ups, withdrawals and mutations with the balance (the later API);
+/// `page` and `per_page` apply to each list.
+#[utoipa::path(
+    get,
+    path = "/v2/dompet/history.json",
+    tag = "public",
+    security(("basic" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, body = CombinedHistoryAnswer,
+         example = json!({"status": "OK", "balance": 30000,
+             "topup_history": [{"id": 12, "amount": 25000, "unique_code": 213, "total": 25213,
+                 "bank_account_id": 41812, "state": "pending",
+                 "created_at": "2013-11-26T09:00:00.000+07:00",
+                 "updated_at": "2013-11-26T09:00:00.000+07:00", "confirmed_at": null,
+                 "expires_at": "2013-11-28T09:00:00.000+07:00"}],
+             "withdrawal_history": [],
+             "mutation_history": [mutation_v2_example()], "message": null})),
+        PublicReadErrors,
+    ),
+)]
 async fn combined(
     State(state): State<AppState>,
     PublicUser(user_id): PublicUser,

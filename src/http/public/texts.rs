@@ -2,11 +2,13 @@
 //! they travel in. Key order is the seed's (serde writes declaration order).
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::PublicError;
 use crate::{
     domain::WithdrawalId,
     service::{LoginOutcome, Rule, TopupOutcome, TopupRule, WithdrawOutcome},
+    wire::schema,
 };
 
 pub const WITHDRAW_ACCEPTED: &str =
@@ -34,7 +36,12 @@ pub fn error_message(error: PublicError) -> &'static str {
             "Idempotency-Key sudah dipakai untuk permintaan lain."
         }
         PublicError::Unavailable => "Database tidak tersedia.",
-        PublicError::Busy | PublicError::WithdrawBusy => "Server sedang sibuk. Coba lagi nanti.",
+        PublicError::RetryLater
+        | PublicError::WithdrawRetryLater
+        | PublicError::TopupRetryLater => "Layanan sedang tidak tersedia. Coba lagi nanti.",
+        PublicError::Busy | PublicError::WithdrawBusy | PublicError::TopupBusy => {
+            "Server sedang sibuk. Coba lagi nanti."
+        }
         PublicError::Internal => "Terjadi kesalahan pada server.",
     }
 }
@@ -59,11 +66,13 @@ pub fn topup_rule_message(rule: TopupRule) -> &'static str {
     }
 }
 
-/// `{"status":"OK","history":[…],"message":null}`.
-#[derive(Serialize)]
+/// `{"status":"OK","history":[…],"message":null}`, newest first.
+#[derive(Serialize, ToSchema)]
 pub struct History<T> {
+    #[schema(schema_with = schema::status_ok)]
     status: &'static str,
     history: Vec<T>,
+    #[schema(schema_with = schema::always_null, required = true)]
     message: Option<&'static str>,
 }
 
@@ -79,10 +88,14 @@ impl<T> History<T> {
 
 /// `{"status","withdrawal_id","message"}`: every answer of the withdraw
 /// endpoint, errors included.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct WithdrawAnswer {
+    #[schema(schema_with = schema::status)]
     status: &'static str,
+    /// The new withdrawal's id when `status` is `OK`, else `null`.
+    #[schema(value_type = Option<i64>, minimum = 1, required = true)]
     withdrawal_id: Option<WithdrawalId>,
+    /// The acceptance text, or every failed rule's message joined with `", "`.
     message: String,
 }
 
@@ -121,15 +134,27 @@ impl From<WithdrawOutcome> for WithdrawAnswer {
 /// `{"status","user_id","user_name","confirmed","token","email","omnikey","message"}`:
 /// every answer of the login, in the later document's key order; `user_id`
 /// is a JSON string there.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LoginAnswer {
+    #[schema(schema_with = schema::status)]
     status: &'static str,
+    /// The user's id as a JSON string, as in the later document.
+    #[schema(required = true, pattern = "^[0-9]+$", examples("204254"))]
     user_id: Option<String>,
+    /// The display name (the username when none is set).
+    #[schema(required = true)]
     user_name: Option<String>,
     confirmed: bool,
+    /// A new API token for HTTP Basic `user_id:token`: 20 characters of `[A-Za-z0-9]`.
+    #[schema(required = true, pattern = "^[A-Za-z0-9]{20}$")]
     token: Option<String>,
+    #[schema(required = true)]
     email: Option<String>,
+    /// 32 lowercase hex characters, stable for the user.
+    #[schema(required = true, pattern = "^[0-9a-f]{32}$")]
     omnikey: Option<String>,
+    /// `null` on success; why not, otherwise.
+    #[schema(required = true)]
     message: Option<&'static str>,
 }
 
@@ -170,10 +195,14 @@ impl From<LoginOutcome> for LoginAnswer {
 
 /// `{"status","unique_code","message"}`: every answer of the top-up
 /// endpoint but the generic errors.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TopupAnswer {
+    #[schema(schema_with = schema::status)]
     status: &'static str,
+    /// 1 to 999 on success: transfer exactly `amount + unique_code`; else `null`.
+    #[schema(required = true, minimum = 1, maximum = 999, examples(213))]
     unique_code: Option<i32>,
+    /// `Topup berhasil di-request`, or every failed rule's message joined with `", "`.
     message: String,
 }
 
@@ -210,8 +239,9 @@ impl From<TopupOutcome> for TopupAnswer {
 }
 
 /// `{"status":"ERROR","message":…}`: every other error answer.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ErrorEnvelope {
+    #[schema(schema_with = schema::status_error)]
     status: &'static str,
     message: &'static str,
 }

@@ -5,10 +5,11 @@ use axum::{
     body::Bytes,
     extract::{FromRequest, Request, State},
     http::StatusCode,
-    routing::post,
-    Json, Router,
+    Json,
 };
 use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     auth::PublicUser,
@@ -17,14 +18,83 @@ use super::{
     PublicError,
 };
 use crate::{
-    http::AppState,
-    service::{ServiceError, TopupRequest},
+    http::{openapi::TopupErrors, AppState},
+    service::TopupRequest,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v2/dompet/topup.json", post(topup))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(topup))
 }
 
+/// The top-up parameters as the OpenAPI document shows them, for a form
+/// body or a flat JSON object.
+#[derive(ToSchema)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub struct TopupBody {
+    /// Whole rupiah in ASCII digits, 10,000 to 100,000,000 (rule 1); a JSON
+    /// integer too.
+    #[schema(schema_with = digits, examples("25000"))]
+    amount: Option<String>,
+    /// The user's own bank account the money comes from (rule 2).
+    #[schema(schema_with = digits, examples("41812"))]
+    bank_account_id: Option<String>,
+    /// Accepted and ignored, as are `mandiri`, `bni` and `bri`.
+    bca: Option<String>,
+}
+
+fn digits() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::String,
+            Type::Integer,
+            Type::Null,
+        ]))
+        .build()
+}
+
+/// Top-up request: add money by bank transfer. The answer's unique code
+/// makes `amount + unique_code` the exact sum to transfer; the request
+/// expires after `DOMPET_TOPUP_TTL_HOURS` (48). Parameters from a form, a
+/// flat JSON object or the query string, merged as for withdraw. Rules in
+/// order, messages joined with `", "`; a rejection is HTTP 200 with
+/// `"status":"ERROR"`.
+#[utoipa::path(
+    post,
+    path = "/v2/dompet/topup.json",
+    tag = "public",
+    security(("basic" = [])),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+         pattern = r"^[\x21-\x7E]+$",
+         description = "As for withdraw: a retry with the same key and parameters replays the first answer."),
+        ("amount" = Option<String>, Query, example = "25000",
+         description = "As in the body; a body field wins."),
+        ("bank_account_id" = Option<String>, Query, example = "41812",
+         description = "As in the body; a body field wins."),
+    ),
+    request_body(
+        description = "`amount` and `bank_account_id` (a missing one fails its rule).",
+        content(
+            (TopupBody = "application/x-www-form-urlencoded",
+             example = json!({"amount": "25000", "bank_account_id": "41812"})),
+            (TopupBody = "application/json",
+             example = json!({"amount": "25000", "bank_account_id": "41812"})),
+        ),
+    ),
+    responses(
+        (status = 200, body = TopupAnswer, description = "Requested (`OK`) or rejected by the rules (`ERROR`).",
+         examples(
+             ("Success" = (value = json!({"status": "OK", "unique_code": 213,
+                                          "message": "Topup berhasil di-request"}))),
+             ("Amount out of range" = (value = json!({"status": "ERROR", "unique_code": null,
+                 "message": "Minimal Top Up adalah Rp. 10.000,- dan Maksimal Rp. 100.000.000,-"}))),
+             ("Unknown bank account" = (value = json!({"status": "ERROR", "unique_code": null,
+                 "message": "Id rekening bank tidak terdaftar"}))),
+         )),
+        TopupErrors,
+    ),
+)]
 async fn topup(
     State(state): State<AppState>,
     PublicUser(user_id): PublicUser,
@@ -35,10 +105,7 @@ async fn topup(
         .dompet
         .request_topup(user_id, request, key)
         .await
-        .map_err(|e| match e {
-            ServiceError::IdempotencyMismatch => PublicError::TopupIdempotencyMismatch,
-            e => e.into(),
-        })?;
+        .map_err(|e| PublicError::from(e).for_topup())?;
     Ok(Json(outcome.into()))
 }
 

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use super::TestApp;
+use super::{TestApp, TestDb};
 
 /// How a `dompet` run ended.
 #[derive(Debug)]
@@ -63,14 +63,22 @@ pub fn without_layout(json: &str) -> String {
 }
 
 /// Runs `dompet args…` in an empty directory (no stray .env) with only
-/// PATH, `DATABASE_URL` and `env` in its environment.
-pub async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let url = url.map(str::to_owned);
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let env: Vec<(String, String)> = env
+/// PATH, `env` and — given a database — its URLs in its environment: the
+/// runtime role's as `DATABASE_URL`, the owner's for migrations.
+pub async fn dompet_with(db: Option<&TestDb>, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
+    if let Some(db) = db {
+        env.extend(db.env().map(|(k, v)| (k.to_owned(), v)));
+    }
+    run_dompet(args, env).await
+}
+
+/// Runs `dompet args…` in an empty directory with only PATH and `env`.
+pub async fn run_dompet(args: &[&str], env: Vec<(String, String)>) -> Run {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut command = Command::new(env!("CARGO_BIN_EXE_dompet"));
@@ -81,9 +89,6 @@ pub async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)])
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("NO_COLOR", "1")
             .envs(env);
-        if let Some(url) = url {
-            command.env("DATABASE_URL", url);
-        }
         let output = command.output().expect("run dompet");
         Run {
             code: output.status.code(),
@@ -96,7 +101,7 @@ pub async fn dompet_with(url: Option<&str>, args: &[&str], env: &[(&str, &str)])
 }
 
 pub async fn dompet(app: &TestApp, args: &[&str]) -> Run {
-    dompet_with(Some(&app.db.url()), args, &[]).await
+    dompet_with(Some(&app.db), args, &[]).await
 }
 
 pub fn json_of(run: &Run) -> serde_json::Value {

@@ -10,6 +10,7 @@ use std::{
 
 use dompet::{
     config::{Config, Secret},
+    database::roles::{self, EMBEDDED_RUNTIME_ROLE as RUNTIME_ROLE},
     domain::{Action, Amount, UserId},
     pgcluster::Cluster,
     service::{Dompet, NewBankAccount, NewUser, Posting},
@@ -52,25 +53,41 @@ impl Pair {
             .execute(&mut admin)
             .await
             .expect("create the test database");
+        // Roles live in the cluster, so the standby has it too.
+        roles::ensure_runtime_role(&mut admin, RUNTIME_ROLE, primary.runtime_password())
+            .await
+            .expect("create the runtime role");
         let pair = Self {
             primary,
             standby,
             database,
         };
-        let pool = pair.primary_pool().await;
-        MIGRATOR.run(&pool).await.expect("migrate");
-        pool.close().await;
+        let mut owner = PgConnection::connect(&pair.owner_url())
+            .await
+            .expect("connect to the primary as the owner");
+        MIGRATOR.run(&mut owner).await.expect("migrate");
+        roles::grant_runtime(&mut owner, RUNTIME_ROLE)
+            .await
+            .expect("grant the runtime role");
         pair
     }
 
+    /// The primary as the runtime role, which dompet nodes use.
     pub fn primary_url(&self) -> String {
+        self.primary.runtime_url(&self.database)
+    }
+
+    /// The standby as the runtime role.
+    pub fn standby_url(&self) -> String {
+        self.standby.runtime_url(&self.database)
+    }
+
+    /// The primary as the owner, which migrates.
+    pub fn owner_url(&self) -> String {
         self.primary.url(&self.database)
     }
 
-    pub fn standby_url(&self) -> String {
-        self.standby.url(&self.database)
-    }
-
+    /// A pool on the primary as the runtime role.
     pub async fn primary_pool(&self) -> PgPool {
         PgPoolOptions::new()
             .max_connections(20)
@@ -79,8 +96,9 @@ impl Pair {
             .expect("connect to the primary")
     }
 
+    /// The standby as its superuser (replay control needs one).
     pub async fn standby_conn(&self) -> PgConnection {
-        PgConnection::connect(&self.standby_url())
+        PgConnection::connect(&self.standby.url(&self.database))
             .await
             .expect("connect to the standby")
     }
