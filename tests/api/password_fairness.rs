@@ -275,8 +275,8 @@ async fn a_user_flooding_withdrawals_does_not_hold_up_another_users_withdrawal()
     );
 
     // Assert: the victim waited for its own turn only. (Without fair lanes it
-    // would wait behind the flood's whole queue: seconds per withdrawal. The
-    // p99 is reported, not judged: other tests load the machine too.)
+    // waits behind the flood's whole queue: a p50 of 5 to 10 s here. The p99
+    // is reported, not judged: other tests load the machine too.)
     eprintln!(
         "victim withdraw latency: without flood p50 {:?} p99 {:?}; during a flood \
          ({answered} answered, {shed} shed) p50 {:?} p99 {:?}",
@@ -287,7 +287,7 @@ async fn a_user_flooding_withdrawals_does_not_hold_up_another_users_withdrawal()
     );
     assert!(shed > 0, "the flood was never shed");
     assert!(
-        percentile(&during, 50) < Duration::from_secs(1),
+        percentile(&during, 50) < Duration::from_secs(2),
         "victim p50 {:?}",
         percentile(&during, 50)
     );
