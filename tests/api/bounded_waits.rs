@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use dompet::config::Config;
 use futures::future::join_all;
 use reqwest::Method;
-use sqlx::{Acquire, Connection, Executor, PgConnection};
+use sqlx::{Connection, Executor, PgConnection};
 
 use crate::helpers::*;
 
