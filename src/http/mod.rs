@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     timeout::TimeoutLayer,
 };
 use tracing::Instrument;
@@ -122,7 +122,7 @@ pub fn router(mut state: AppState, request_timeout: Duration) -> Router {
         .method_not_allowed_fallback(|| async { PublicError::MethodNotAllowed })
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(SetRequestIdLayer::new(request_id.clone(), RandomRequestId))
                 .layer(middleware::from_fn(move |request: Request, next: Next| {
                     telemetry::observe(access_log, request, next)
                 }))
@@ -144,6 +144,21 @@ pub fn metrics_router(state: AppState, handle: PrometheusHandle) -> Router {
         .route("/metrics", get(telemetry::metrics))
         .fallback(|| async { PublicError::NotFound })
         .with_state(state.with_public_metrics(handle))
+}
+
+/// The `x-request-id` of a request that came without one: a random UUID v4,
+/// as tower-http's `MakeRequestUuid` makes, drawn from the thread's CSPRNG
+/// instead of a `getrandom` system call and two allocations per request.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(RequestId::new)
+    }
 }
 
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
@@ -184,4 +199,29 @@ async fn json_errors_only(response: Response<Body>) -> Response<Body> {
     }
     *fresh.status_mut() = status;
     fresh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_fresh_v4_uuids_as_tower_http_writes_them() {
+        let request = axum::http::Request::new(());
+        let mut make = RandomRequestId;
+        let ids: Vec<String> = (0..1000)
+            .map(|_| {
+                let id = make.make_request_id(&request).unwrap();
+                id.header_value().to_str().unwrap().to_owned()
+            })
+            .collect();
+        for id in &ids {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 4, "{id}");
+            assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122, "{id}");
+            assert_eq!(*id, parsed.to_string(), "lowercase, hyphenated: {id}");
+        }
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
 }
