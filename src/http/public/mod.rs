@@ -78,8 +78,8 @@ async fn mutations(
         .await?
         .ok_or_else(auth::unauthorized)?;
     let tz = state.dompet.timezone();
-    let history = rows.iter().map(|m| MutationJson::new(m, tz)).collect();
-    Ok(Json(History::ok(history)).into_response())
+    let history: Vec<_> = rows.iter().map(|m| MutationJson::new(m, tz)).collect();
+    Ok(json_sized(&History::ok(history), rows.len()))
 }
 
 /// Withdrawal history: the current user's withdrawals, newest first.
@@ -119,8 +119,26 @@ async fn withdrawals(
         .await?
         .ok_or_else(auth::unauthorized)?;
     let tz = state.dompet.timezone();
-    let history = rows.iter().map(|w| WithdrawalJson::new(w, tz)).collect();
-    Ok(Json(History::ok(history)).into_response())
+    let history: Vec<_> = rows.iter().map(|w| WithdrawalJson::new(w, tz)).collect();
+    Ok(json_sized(&History::ok(history), rows.len()))
+}
+
+/// A history page as JSON, written into a buffer reserved for its rows
+/// (about 250 bytes each) instead of axum's `Json`, which starts at 128 bytes
+/// and reaches a 10-row page through five reallocations and copies. The
+/// same bytes and headers as `Json`, whose answer a failed serialisation
+/// still gets.
+fn json_sized<T: serde::Serialize>(page: &T, rows: usize) -> Response {
+    let mut body = Vec::with_capacity(64 + 320 * rows);
+    if serde_json::to_writer(&mut body, page).is_err() {
+        return Json(page).into_response();
+    }
+    let mut response = Response::new(axum::body::Body::from(body));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// Withdrawal request: pay part of the wallet out to one of the user's bank
