@@ -214,7 +214,12 @@ impl Config {
                     ))
                 }
             },
-            None => 20,
+            // 12, not more: on the 2-core benchmark machine 20 or 32
+            // backends for 32 concurrent requests bought no throughput, and
+            // every such run had statements stalled 1-5 s (backends left
+            // runnable but unscheduled), one run in eleven with 4-12; 4 and 8
+            // cost dompet CPU queueing for connections (bench/DIAGNOSIS.md §7).
+            None => 12,
         };
         let replica_max_lag = match get("DOMPET_REPLICA_MAX_LAG_SECS") {
             Some(v) => match v.parse::<u64>() {
