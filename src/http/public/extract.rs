@@ -1,6 +1,6 @@
-//! Lenient request parsing for the public endpoints: pagination that falls
-//! back instead of failing, and withdraw parameters from a form body, a JSON
-//! body or the query string.
+//! Lenient request parsing for the public endpoints: pagination and the
+//! history cursor that fall back instead of failing, and withdraw parameters
+//! from a form body, a JSON body or the query string.
 
 use std::convert::Infallible;
 
@@ -12,7 +12,7 @@ use axum::{
 use serde_json::Value;
 
 use super::PublicError;
-use crate::service::{Page, WithdrawRequest};
+use crate::service::{Cursor, Page, WithdrawRequest};
 
 /// `page` and `per_page`, with the SPEC's fallbacks applied.
 pub struct Pagination(pub Page);
@@ -52,20 +52,61 @@ pub struct PageQuery {
     per_page: Option<i64>,
 }
 
+/// `before_id`, the history cursor; anything but a whole number from 1 to
+/// 9223372036854775807 is no cursor, as odd paging values fall back.
+pub struct BeforeId(pub Option<Cursor>);
+
+impl<S: Send + Sync> FromRequestParts<S> for BeforeId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("").as_bytes();
+        // The last one wins, as for `page` and `per_page`.
+        let before_id = form_urlencoded::parse(query)
+            .filter(|(name, _)| name == "before_id")
+            .last()
+            .and_then(|(_, value)| whole_number(&value, i64::MAX));
+        Ok(Self(before_id.and_then(Cursor::before)))
+    }
+}
+
+/// How `before_id` reads in the OpenAPI document; [`BeforeId`] is what
+/// applies it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub struct CursorQuery {
+    /// Cursor for walking a long history: only rows whose `id` is smaller
+    /// than this are listed, newest first, and `page`/`per_page` count from
+    /// there. Walk with `before_id=<id of the last row received>&page=1`:
+    /// every step costs what page 1 costs, however deep. A value that is not
+    /// a whole number from 1 to 9223372036854775807 is ignored (no cursor);
+    /// past the oldest row the history is `[]`.
+    #[param(minimum = 1, maximum = 9223372036854775807_i64, example = 346)]
+    before_id: Option<i64>,
+}
+
 /// A whole number from 1 to 2147483647 in plain ASCII digits (leading zeros
 /// allowed: `0001` is 1), or nothing.
 fn page_number(text: &str) -> Option<i64> {
+    whole_number(text, i64::from(i32::MAX))
+}
+
+/// A whole number from 1 to `max` in plain ASCII digits (leading zeros
+/// allowed), or nothing.
+fn whole_number(text: &str, max: i64) -> Option<i64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let significant = text.trim_start_matches('0');
-    if significant.len() > 10 {
+    // More digits than i64::MAX has: too large, whatever they are.
+    if significant.len() > 19 {
         return None;
     }
     significant
         .parse::<i64>()
         .ok()
-        .filter(|n| (1..=i64::from(i32::MAX)).contains(n))
+        .filter(|n| (1..=max).contains(n))
 }
 
 /// Reads the three `deposit_withdrawal[…]` fields of a form (or query).
@@ -239,6 +280,32 @@ mod tests {
             " 1",
         ] {
             assert_eq!(page_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cursor_ids_fall_back_on_anything_odd() {
+        let max = i64::MAX;
+        assert_eq!(whole_number("1", max), Some(1));
+        assert_eq!(whole_number("9223372036854775807", max), Some(i64::MAX));
+        assert_eq!(whole_number("0009223372036854775807", max), Some(i64::MAX));
+        assert_eq!(whole_number("0042", max), Some(42));
+        for bad in [
+            "",
+            "0",
+            "000",
+            "-1",
+            "+1",
+            "1e3",
+            "4.0",
+            "abc",
+            " 7",
+            "7 ",
+            "9223372036854775808",
+            "18446744073709551616",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(whole_number(bad, max), None, "{bad:?}");
         }
     }
 
