@@ -757,8 +757,8 @@ const BALANCED_PAGE: &str = r#"select d.balance, m.id
    left join lateral (
        select id, user_id, type, action, amount, initial_balance, final_balance,
               transaction_id, transaction_no, note, created_at, updated_at
-       from mutations where user_id = $1
-       order by id desc limit $2 offset $3
+       from mutations where user_id between $1 and $1 and id <= $2
+       order by user_id, id desc limit $3 offset $4
    ) m on true
    where d.user_id = $1
    order by m.id desc"#;
@@ -787,6 +787,7 @@ async fn the_balanced_page_walks_the_users_index_even_when_newer_rows_belong_to_
     // Act
     let plan: Vec<String> = sqlx::query_scalar(&format!("explain {BALANCED_PAGE}"))
         .bind(short.id)
+        .bind(i64::MAX)
         .bind(10_i64)
         .bind(0_i64)
         .fetch_all(&app.pool)

@@ -39,6 +39,7 @@ mod withdraw_races;
 mod withdraw_rules;
 
 mod finance;
+mod history_cursor;
 mod history_v2;
 mod money_support;
 mod topup;
