@@ -1,12 +1,12 @@
 //! The connection pool of a serving process: every wait bounded below the
-//! request timeout, and a return path that never hands the next borrower a
-//! connection still inside a transaction.
+//! request timeout. (A connection never returns inside a transaction because
+//! every transaction begins through `store::begin`.)
 
 use std::time::Duration;
 
 use sqlx::{
     postgres::{PgConnectOptions, PgPoolOptions},
-    Connection, Executor, PgConnection, PgPool, Row,
+    PgPool,
 };
 
 use crate::{config::Config, database::failover::Candidates};
@@ -101,43 +101,5 @@ fn refuses_session_settings(err: &sqlx::Error) -> bool {
 
 fn pool_options(config: &Config) -> PgPoolOptions {
     let waits = Waits::for_request_timeout(config.request_timeout);
-    // The check on release waits at most for the statement the dropped
-    // future left running, which the server ends by `statement_timeout`.
-    let release_check = waits.statement + Duration::from_secs(1);
-    PgPoolOptions::new()
-        .max_connections(config.db_max_connections)
-        .acquire_timeout(waits.acquire)
-        .after_release(move |conn, _| {
-            Box::pin(async move {
-                match tokio::time::timeout(release_check, outside_transaction(conn)).await {
-                    Ok(Ok(true)) => Ok(true),
-                    Ok(Ok(false)) => {
-                        // The server rolls back when the session ends.
-                        tracing::warn!(
-                            "a pooled connection came back inside a transaction; closed"
-                        );
-                        Ok(false)
-                    }
-                    Ok(Err(e)) => Err(e),
-                    Err(_) => Err(sqlx::Error::PoolTimedOut),
-                }
-            })
-        })
-}
-
-/// Whether the connection is outside any transaction block. sqlx 0.8 can
-/// hand back a connection whose `BEGIN` reached the server while the future
-/// that sent it was dropped (transact-rs/sqlx#4393); it does not say so, so
-/// the server is asked. Sent as a simple query, a statement outside a block is
-/// its own transaction and starts with it; inside a block left by an earlier
-/// `BEGIN`, the transaction is older than the statement. A session in a
-/// failed transaction answers with an error, and is closed for it.
-async fn outside_transaction(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    // A plain `&str` query has no arguments, so it goes as a simple query.
-    let row = conn
-        .fetch_one("select transaction_timestamp() = statement_timestamp()")
-        .await?;
-    let fresh: bool = row.try_get(0)?;
-    // sqlx's own bookkeeping must agree, or its next `begin` would nest.
-    Ok(fresh && !conn.is_in_transaction())
+    crate::database::pool_options(config.db_max_connections).acquire_timeout(waits.acquire)
 }

@@ -168,7 +168,7 @@ impl Database {
     /// database must know the configured zone too.
     async fn check_timezone(&self, config: &Config) -> Result<(), DatabaseError> {
         let zone = config.timezone.name();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         withdrawals::local_today(&mut tx, zone)
             .await
             .map_err(|source| DatabaseError::UnknownTimezone { zone, source })?;
@@ -180,7 +180,7 @@ impl Database {
     /// process from changing history, and a warning scrolls past unread; the
     /// override exists for servers where no second role can be made.
     async fn check_runtime_role(&self, config: &Config) -> Result<(), DatabaseError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let risk = roles::ledger_rewrite_risk(&mut tx).await?;
         tx.commit().await?;
         let Some(risk) = risk else {
@@ -227,14 +227,27 @@ async fn migrate_as_owner(
 
 /// The pool settings of the server (the tests use them too).
 pub fn pool_options(max_connections: u32) -> PgPoolOptions {
-    // sqlx's ping before each checkout stays on: it costs one round trip per
-    // request (one checkout per request now), but without it every pooled
-    // connection a restarted or terminating server left behind fails one
-    // request with a 503 (tests/api/database_unavailable.rs).
+    // sqlx's ping before every checkout is a round trip per request. Only a
+    // connection that sat idle for a while is pinged: one in steady use has
+    // just proven itself, and a connection a restarted server left behind
+    // fails its request with a retryable 503 and is closed on its way back
+    // (tests/api/database_unavailable.rs).
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
+
+/// How long a pooled connection may sit idle before it is pinged at checkout.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// One connection before the pool, so that a server that cannot be reached
 /// is named with the real cause (refused, unknown host, wrong password)

@@ -17,7 +17,7 @@ impl Reader {
     /// One pool checkout; `in_transaction` for a transaction-mode pooler.
     pub async fn acquire(pool: &PgPool, in_transaction: bool) -> Result<Self, sqlx::Error> {
         Ok(if in_transaction {
-            Self::InTransaction(pool.begin().await?)
+            Self::InTransaction(crate::store::begin(pool).await?)
         } else {
             Self::Plain(pool.acquire().await?)
         })

@@ -218,7 +218,7 @@ impl Replicas {
     /// Samples the primary's WAL position, then measures every replica.
     pub async fn check_once(&self, primary: &PgPool) {
         let sampled = tokio::time::timeout(REPLICA_TIMEOUT, async {
-            let mut tx = primary.begin().await?;
+            let mut tx = crate::store::begin(primary).await?;
             let position = write_marks::primary_position(&mut tx).await?;
             tx.commit().await.map(|()| position)
         })
@@ -309,7 +309,7 @@ impl Replica {
     /// How far the replica has replayed; `None` when it is no standby.
     async fn position(&self) -> Result<Option<i64>, sqlx::Error> {
         let checked = tokio::time::timeout(REPLICA_TIMEOUT, async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = crate::store::begin(&self.pool).await?;
             let position = write_marks::replica_position(&mut tx).await?;
             tx.commit().await.map(|()| position)
         })
@@ -325,7 +325,7 @@ impl Replica {
         mark: Option<&str>,
         read: &impl for<'c> Fn(&'c mut PgConnection) -> ReadFuture<'c, T>,
     ) -> Result<Option<T>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         if let Some(lsn) = mark {
             // Replay only moves forward, so what this statement sees, the
             // read below sees too.

@@ -16,7 +16,7 @@ impl Dompet {
         state: Option<WithdrawalState>,
         page: Page,
     ) -> Result<Vec<Withdrawal>, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let page = withdrawals::page_by_state(&mut tx, state, page.limit(), page.offset()).await?;
         tx.commit().await?;
         Ok(page)
@@ -39,7 +39,7 @@ impl Dompet {
         id: WithdrawalId,
         to: WithdrawalState,
     ) -> Result<Withdrawal, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let found = withdrawals::find(&mut tx, id)
             .await?
             .ok_or(ServiceError::WithdrawalNotFound)?;

@@ -125,7 +125,7 @@ impl Dompet {
         // before it costs the database anything.
         let admission = self.passwords.admit(Lane::Login(login.to_lowercase()))?;
         let key = login_key(&login);
-        let mut conn = self.pool.begin().await?;
+        let mut conn = crate::store::begin(&self.pool).await?;
         if login_throttle::is_locked(&mut conn, &key).await? {
             return Ok(LoginOutcome::Throttled);
         }
@@ -142,7 +142,7 @@ impl Dompet {
         match candidate.filter(|_| matches) {
             Some(user) => self.open_session(&key, user).await,
             None => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = crate::store::begin(&self.pool).await?;
                 let outcome = count_failure(&mut tx, &key).await?;
                 tx.commit().await?;
                 self.prune_throttle().await;
@@ -159,7 +159,7 @@ impl Dompet {
         user: users::LoginCandidate,
     ) -> Result<LoginOutcome, ServiceError> {
         let token = generate_token(LOGIN_TOKEN_LEN);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         // Failures of twins that finished first may have locked the name:
         // their verdict stands, and this one is not revealed.
         if login_throttle::lock_row(&mut tx, key).await? {
@@ -190,7 +190,7 @@ impl Dompet {
     /// turn the login's answer into an error.
     async fn prune_throttle(&self) {
         let pruned = async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = crate::store::begin(&self.pool).await?;
             let pruned = login_throttle::prune(&mut tx, PRUNE_BATCH).await?;
             tx.commit().await.map(|()| pruned)
         }

@@ -174,7 +174,7 @@ impl Dompet {
 
     /// Whether the database answers.
     pub async fn ready(&self) -> bool {
-        match self.pool.begin().await {
+        match crate::store::begin(&self.pool).await {
             Ok(mut tx) => {
                 crate::store::health::ping(&mut tx).await.is_ok() && tx.commit().await.is_ok()
             }

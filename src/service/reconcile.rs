@@ -232,7 +232,7 @@ impl Dompet {
         id: TopupId,
         dry_run: bool,
     ) -> Result<Applied, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let Some(found) = topups::find(&mut tx, id).await? else {
             return Ok(Applied::Gone);
         };

@@ -142,7 +142,7 @@ impl Dompet {
                 // A short transaction per batch (PgBouncer keeps a statement
                 // on one server only inside one); the pool is the requests'
                 // between batches.
-                let mut tx = self.pool.begin().await?;
+                let mut tx = crate::store::begin(&self.pool).await?;
                 let n = job.batch(&mut tx, pruning.batch_size).await?;
                 tx.commit().await?;
                 removed += n;

@@ -25,7 +25,7 @@ impl Dompet {
             .passwords
             .hash(Lane::Anonymous, DEMO_PASSWORD.to_owned())
             .await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let new_user = users::NewUser {
             id: Some(DEMO_USER_ID),
             username: "demo",

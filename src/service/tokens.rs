@@ -49,7 +49,7 @@ pub(super) async fn issue_in_tx(
 impl Dompet {
     /// The user's tokens, oldest first.
     pub async fn tokens(&self, user_id: UserId) -> Result<Vec<Token>, ServiceError> {
-        let mut conn = self.pool.begin().await?;
+        let mut conn = crate::store::begin(&self.pool).await?;
         if !users::exists(&mut conn, user_id).await? {
             return Err(ServiceError::UserNotFound);
         }
@@ -62,7 +62,7 @@ impl Dompet {
         user_id: UserId,
         token_id: TokenId,
     ) -> Result<Revoked, ServiceError> {
-        let mut conn = self.pool.begin().await?;
+        let mut conn = crate::store::begin(&self.pool).await?;
         if !users::exists(&mut conn, user_id).await? {
             return Err(ServiceError::UserNotFound);
         }
@@ -79,7 +79,7 @@ impl Dompet {
 
     #[tracing::instrument(name = "service.revoke_tokens", skip_all, fields(%user_id))]
     pub async fn revoke_tokens(&self, user_id: UserId) -> Result<Revoked, ServiceError> {
-        let mut conn = self.pool.begin().await?;
+        let mut conn = crate::store::begin(&self.pool).await?;
         if !users::exists(&mut conn, user_id).await? {
             return Err(ServiceError::UserNotFound);
         }
@@ -100,13 +100,13 @@ impl Dompet {
         password: String,
     ) -> Result<Revoked, ServiceError> {
         check_password(&password)?;
-        let mut conn = self.pool.begin().await?;
+        let mut conn = crate::store::begin(&self.pool).await?;
         let (username, email) = users::login_names(&mut conn, user_id)
             .await?
             .ok_or(ServiceError::UserNotFound)?;
         drop(conn);
         let password_hash = self.passwords.hash(Lane::Anonymous, password).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         // Throttle rows before the user row, the order a login takes them
         // in, so a reset and a login never wait for each other in a cycle.
         for name in [username, email] {

@@ -155,7 +155,7 @@ impl Dompet {
     ) -> Result<(TopupOutcome, Replayed), ServiceError> {
         let fingerprint = request.fingerprint();
         let key = idempotency_key.as_deref();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         match self
             .topup_in_tx(&mut tx, user_id, &request, key, &fingerprint)
             .await?
@@ -273,7 +273,7 @@ impl Dompet {
     /// transaction under the wallet lock.
     #[tracing::instrument(name = "service.confirm_topup", skip_all, fields(topup_id = %id))]
     pub async fn confirm_topup(&self, id: TopupId) -> Result<Topup, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let found = topups::find(&mut tx, id)
             .await?
             .ok_or(ServiceError::TopupNotFound)?;
@@ -292,7 +292,7 @@ impl Dompet {
     /// Cancels a pending, unexpired top-up; no money has moved for it.
     #[tracing::instrument(name = "service.cancel_topup", skip_all, fields(topup_id = %id))]
     pub async fn cancel_topup(&self, id: TopupId) -> Result<Topup, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let found = topups::find(&mut tx, id)
             .await?
             .ok_or(ServiceError::TopupNotFound)?;

@@ -108,7 +108,7 @@ impl Dompet {
             .passwords
             .hash(Lane::Anonymous, new.password.clone())
             .await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let inserted = async {
             let id = users::insert(
                 &mut tx,
@@ -140,7 +140,7 @@ impl Dompet {
     }
 
     pub async fn user(&self, id: UserId) -> Result<User, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let user = users::find(&mut tx, id).await?;
         tx.commit().await?;
         user.ok_or(ServiceError::UserNotFound)
@@ -163,7 +163,7 @@ impl Dompet {
                 "id must be between 1 and 4611686018427387903".into(),
             ));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let account = bank_accounts::NewBankAccount {
             id: new.id,
             user_id,

@@ -22,7 +22,7 @@ impl LedgerReport {
 impl Dompet {
     #[tracing::instrument(name = "service.verify_ledger", skip_all)]
     pub async fn verify_ledger(&self) -> Result<LedgerReport, ServiceError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         // One snapshot for both queries, so postings running meanwhile can
         // neither be half-seen nor counted against the wrong user total.
         verify::begin_snapshot(&mut tx).await?;

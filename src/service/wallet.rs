@@ -169,7 +169,7 @@ impl Dompet {
             &posting.idempotency_key,
             text::limits::IDEMPOTENCY_KEY,
         )?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let mut wallet = wallets::lock(&mut tx, posting.user_id)
             .await?
             .ok_or(ServiceError::UserNotFound)?;

@@ -222,7 +222,7 @@ impl Dompet {
             }
             _ => None,
         };
-        let mut conn = self.pool.begin().await?;
+        let mut conn = crate::store::begin(&self.pool).await?;
         // A locked-out user costs no argon2 run.
         if attempts::is_locked(&mut conn, user_id).await? {
             let outcome =
@@ -249,7 +249,7 @@ impl Dompet {
 
         // The user's earlier requests go first, without holding connections.
         let _turn = self.turns.enter(user_id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::store::begin(&self.pool).await?;
         let decision = self
             .withdraw_in_tx(
                 &mut tx,
@@ -271,7 +271,7 @@ impl Dompet {
             }
             Ok(Decision::Raced) => {
                 tx.rollback().await?;
-                let mut conn = self.pool.begin().await?;
+                let mut conn = crate::store::begin(&self.pool).await?;
                 let key = idempotency_key.as_deref().unwrap_or_default();
                 let stored = idempotency::find(&mut conn, user_id, key).await?;
                 conn.commit().await?;

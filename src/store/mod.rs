@@ -21,6 +21,24 @@ pub mod wallets;
 pub mod withdrawals;
 pub mod write_marks;
 
+use sqlx::{PgPool, Postgres, Transaction};
+
+/// Begins a transaction on a connection from `pool`, the only way dompet
+/// begins one on a pool (clippy refuses `Pool::begin` elsewhere). The `BEGIN`
+/// runs in a task of its own, so it always gets its answer: sqlx 0.8 hands a
+/// connection back to the pool still inside the transaction when the future
+/// awaiting `BEGIN` is dropped (a client gone, a timeout; launchbadge/sqlx
+/// #4393), and the next borrower's statements would silently join it. Once
+/// begun, a transaction that is dropped rolls back on its own.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    #[allow(clippy::disallowed_methods)]
+    let begun = tokio::spawn(async move { pool.begin().await });
+    begun
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
+
 /// After a row was inserted with an explicit id (an import), moves `table`'s
 /// identity sequence past it so the id is never handed out again.
 pub async fn bump_identity_past(

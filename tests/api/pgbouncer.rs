@@ -202,7 +202,7 @@ async fn the_serving_pool_opens_through_pgbouncer_without_session_settings() {
         .expect("the serving pool opens all the same");
 
     // Assert: it works, without the settings (they belong on the role).
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = dompet::store::begin(&pool).await.unwrap();
     let timeout: String = sqlx::query_scalar("show lock_timeout")
         .fetch_one(&mut *tx)
         .await

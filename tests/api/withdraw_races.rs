@@ -202,7 +202,7 @@ async fn a_writer_that_skips_the_wallet_lock_is_stopped_by_the_unique_index_not_
     // every rule and blocks on the one-per-day index entry.
     let app = spawn_app().await;
     let (user, account) = app.funded_user(50_000).await;
-    let mut intruder = app.pool.begin().await.unwrap();
+    let mut intruder = dompet::store::begin(&app.pool).await.unwrap();
     sqlx::query(
         "insert into withdrawals (user_id, deposit_id, bank_account_id, amount, local_day)
          values ($1, $2, $3, 1000, (now() at time zone 'Asia/Jakarta')::date)",
