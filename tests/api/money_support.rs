@@ -1,6 +1,7 @@
 //! Helpers shared by the v2 history, top-up and finance tests: the later
-//! endpoints as `TestApp` methods, wire times with milliseconds, and a
-//! `dompet` child process for the command line.
+//! endpoints as `TestApp` methods, wire times with milliseconds, a `dompet`
+//! child process for the command line, and the finance tests' statement
+//! scene with what reconciliation could have written.
 
 use std::process::Command;
 
@@ -211,6 +212,15 @@ pub(crate) async fn withdrawal_v2_json(pool: &PgPool, id: i64) -> String {
     )
 }
 
+/// The user's mutation ids, oldest first.
+pub(crate) async fn mutation_ids(app: &TestApp, user: &TestUser) -> Vec<i64> {
+    sqlx::query_scalar("select id from mutations where user_id = $1 order by id")
+        .bind(user.id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
 /// How a `dompet` run ended.
 #[derive(Debug)]
 pub(crate) struct Run {
@@ -275,4 +285,42 @@ pub(crate) async fn operator_topup_json(pool: &PgPool, id: i64, state: &str) -> 
         .unwrap();
     let topup = topup_json(pool, id, state).await;
     format!(r#"{},"user_id":{user_id}}}"#, &topup[..topup.len() - 1])
+}
+
+// ---------------------------------------------------------------- finance
+
+/// What reconciliation could have written.
+pub(crate) async fn money_state(app: &TestApp) -> ((i64, i64, i64, i64), i64, String) {
+    let lines: i64 = sqlx::query_scalar("select count(*) from statement_lines")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let states: String =
+        sqlx::query_scalar("select coalesce(string_agg(state, ',' order by id), '') from topups")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    (app.ledger_fingerprint().await, lines, states)
+}
+
+/// A top-up's state as stored (not as of now: no lazy expiry).
+pub(crate) async fn topup_state(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select state from topups where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Four users' pending top-ups; returns `(users, [(id, total)…])`.
+pub(crate) async fn statement_scene(app: &TestApp) -> (Vec<TestUser>, Vec<(i64, i64)>) {
+    let mut users = Vec::new();
+    let mut topups = Vec::new();
+    for amount in [100_000, 200_000, 300_000, 400_000] {
+        let (user, account) = app.funded_user(0).await;
+        let (id, code) = app.pending_topup(&user, amount, account).await;
+        users.push(user);
+        topups.push((id, amount + code));
+    }
+    (users, topups)
 }
