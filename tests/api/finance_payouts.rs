@@ -7,8 +7,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::{
-    helpers::{invalid_request, spawn_app, spawn_app_with, withdrawal_row, TestApp},
-    money_support::{dompet_cli, money_state, statement_scene, topup_state},
+    helpers::{dompet, invalid_request, spawn_app, spawn_app_with, withdrawal_row, TestApp},
+    money_support::{money_state, statement_scene, topup_state},
 };
 
 // ---------------------------------------------------------------- payouts
@@ -228,13 +228,13 @@ async fn the_finance_team_does_the_same_from_the_command_line() {
     let file = file.to_str().unwrap();
 
     // Act + Assert: reconcile, dry run first.
-    let dry = dompet_cli(&app, &["topup", "reconcile", file, "--dry-run"]).await;
+    let dry = dompet(&app, &["topup", "reconcile", file, "--dry-run"]).await;
     assert_eq!(dry.code, Some(0), "{dry:?}");
     let report: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
     assert_eq!(report["dry_run"], true);
     assert_eq!(report["matched"][0]["topup_id"], t[0].0);
     assert_eq!(topup_state(&app, t[0].0).await, "pending");
-    let real = dompet_cli(&app, &["topup", "reconcile", file]).await;
+    let real = dompet(&app, &["topup", "reconcile", file]).await;
     let report: serde_json::Value = serde_json::from_str(&real.stdout).unwrap();
     assert_eq!(
         (
@@ -246,9 +246,9 @@ async fn the_finance_team_does_the_same_from_the_command_line() {
     assert_eq!(topup_state(&app, t[0].0).await, "confirmed");
 
     // confirm, cancel, list
-    let confirm = dompet_cli(&app, &["topup", "confirm", &t[1].0.to_string()]).await;
+    let confirm = dompet(&app, &["topup", "confirm", &t[1].0.to_string()]).await;
     assert_eq!(confirm.code, Some(0), "{confirm:?}");
-    let again = dompet_cli(&app, &["topup", "confirm", &t[1].0.to_string()]).await;
+    let again = dompet(&app, &["topup", "confirm", &t[1].0.to_string()]).await;
     assert_eq!(again.code, Some(1));
     assert!(
         again
@@ -256,17 +256,17 @@ async fn the_finance_team_does_the_same_from_the_command_line() {
             .contains("the top-up is confirmed, not pending"),
         "{again:?}"
     );
-    let cancel = dompet_cli(&app, &["topup", "cancel", &t[2].0.to_string()]).await;
+    let cancel = dompet(&app, &["topup", "cancel", &t[2].0.to_string()]).await;
     assert_eq!(cancel.code, Some(0), "{cancel:?}");
-    let list = dompet_cli(&app, &["topup", "list", "--state", "pending"]).await;
+    let list = dompet(&app, &["topup", "list", "--state", "pending"]).await;
     let list: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
     assert_eq!(list["topups"].as_array().unwrap().len(), 1);
     assert_eq!(list["topups"][0]["id"], t[3].0);
-    let missing = dompet_cli(&app, &["topup", "reconcile", "/nonexistent/statement.csv"]).await;
+    let missing = dompet(&app, &["topup", "reconcile", "/nonexistent/statement.csv"]).await;
     assert_eq!(missing.code, Some(1), "{missing:?}");
 
     // export: the same bytes as over HTTP
-    let export = dompet_cli(&app, &["withdrawal", "export"]).await;
+    let export = dompet(&app, &["withdrawal", "export"]).await;
     assert_eq!(export.code, Some(0), "{export:?}");
     assert_eq!(
         export.stdout,
@@ -278,7 +278,7 @@ async fn the_finance_team_does_the_same_from_the_command_line() {
         .admin(Method::GET, "/withdrawals/export.csv", None)
         .await;
     assert_eq!(http.body, export.stdout);
-    let verify = dompet_cli(&app, &["ledger", "verify"]).await;
+    let verify = dompet(&app, &["ledger", "verify"]).await;
     assert_eq!(verify.code, Some(0), "{verify:?}");
 }
 

@@ -6,8 +6,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::{
-    helpers::spawn_app,
-    money_support::{dompet_cli, mutation_ids, ExpectedMutation, V2_MUTATIONS},
+    helpers::{dompet, spawn_app},
+    money_support::{mutation_ids, ExpectedMutation, V2_MUTATIONS},
 };
 
 const BAD_TRANSACTION_NO: &str = r#"{"error":{"code":"invalid_request","message":"transaction_no must be 1 to 32 visible ASCII characters"}}"#;
@@ -281,7 +281,7 @@ async fn the_command_line_posts_a_transaction_no_and_a_note() {
         ];
         args.extend_from_slice(extra);
         let app = &app;
-        async move { dompet_cli(app, &args).await }
+        async move { dompet(app, &args).await }
     };
 
     // Act

@@ -1,9 +1,7 @@
 //! Helpers shared by the v2 history, top-up and finance tests: the later
-//! endpoints as `TestApp` methods, wire times with milliseconds, a `dompet`
-//! child process for the command line, and the finance tests' statement
-//! scene with what reconciliation could have written.
-
-use std::process::Command;
+//! endpoints as `TestApp` methods, wire times with milliseconds, and the
+//! finance tests' statement scene with what reconciliation could have
+//! written.
 
 use reqwest::Method;
 use serde_json::Value;
@@ -219,40 +217,6 @@ pub(crate) async fn mutation_ids(app: &TestApp, user: &TestUser) -> Vec<i64> {
         .fetch_all(&app.pool)
         .await
         .unwrap()
-}
-
-/// How a `dompet` run ended.
-#[derive(Debug)]
-pub(crate) struct Run {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-/// Runs `dompet args…` against the test's database, in an empty directory
-/// (no stray .env), with only PATH and `DATABASE_URL` in its environment.
-pub(crate) async fn dompet_cli(app: &TestApp, args: &[&str]) -> Run {
-    let env = app.db.env();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let output = Command::new(env!("CARGO_BIN_EXE_dompet"))
-            .args(&args)
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("NO_COLOR", "1")
-            .envs(env)
-            .output()
-            .expect("run dompet");
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        }
-    })
-    .await
-    .expect("dompet thread")
 }
 
 /// TOPUP as the database holds it, in the contract's key order, with
