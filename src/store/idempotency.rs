@@ -29,22 +29,28 @@ pub async fn find(
 ) -> Result<Option<StoredAnswer>, sqlx::Error> {
     let user_id = user_id.get();
     match keys {
-        Keys::Withdraw => sqlx::query_as!(
-            StoredAnswer,
-            "select fingerprint, outcome from withdraw_idempotency where user_id = $1 and key = $2",
-            user_id,
-            key
-        )
-        .fetch_optional(conn)
-        .await,
-        Keys::Topup => sqlx::query_as!(
-            StoredAnswer,
-            "select fingerprint, outcome from topup_idempotency where user_id = $1 and key = $2",
-            user_id,
-            key
-        )
-        .fetch_optional(conn)
-        .await,
+        Keys::Withdraw => {
+            sqlx::query_as!(
+                StoredAnswer,
+                r#"select fingerprint, outcome from withdraw_idempotency
+                   where user_id = $1 and key = $2"#,
+                user_id,
+                key
+            )
+            .fetch_optional(conn)
+            .await
+        }
+        Keys::Topup => {
+            sqlx::query_as!(
+                StoredAnswer,
+                r#"select fingerprint, outcome from topup_idempotency
+                   where user_id = $1 and key = $2"#,
+                user_id,
+                key
+            )
+            .fetch_optional(conn)
+            .await
+        }
     }
 }
 
