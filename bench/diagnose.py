@@ -251,9 +251,9 @@ def diagnose(s, pg):
             "page": 1, "per_page": 10}
     wd = dict(hist, path="/v2/dompet/history/withdrawals.json")
     health = {"mode": "get", "path": "/healthz", "lo": s.lo, "hi": s.hi}
-    raw2 = ("history_mutations.sql", {"lo": s.lo, "hi": s.hi, "limit": 10, "offset": 0}, 32)
+    raw2 = ("history_mutations.sql", {"lo": s.lo, "hi": s.hi, "newest": R.NO_CURSOR, "limit": 10, "offset": 0}, 32)
     raw1 = ("history_mutations_one.sql", {"lo": s.lo, "hi": s.hi, "limit": 10, "offset": 0}, 32)
-    raw_wd = ("history_withdrawals.sql", {"lo": s.lo, "hi": s.hi, "limit": 10, "offset": 0}, 32)
+    raw_wd = ("history_withdrawals.sql", {"lo": s.lo, "hi": s.hi, "newest": R.NO_CURSOR, "limit": 10, "offset": 0}, 32)
     credit = {"mode": "credit", "lo": s.lo, "hi": s.hi, "amount": 1000, "admin": R.ADMIN_TOKEN}
     raw_credit = ("credit.sql", {"lo": s.lo, "hi": s.hi, "amount": 1000, "type": "Deposit::Credit",
                                  "action": "remit"}, 32)
@@ -301,7 +301,7 @@ def diagnose(s, pg):
 
     section("Mutation history page 1, dormant whales, 32 connections: custom plans vs generic plans", out)
     dormant = dict(hist, lo=1, hi=s.dormant)
-    raw_dormant = ("history_mutations.sql", {"lo": 1, "hi": s.dormant, "limit": 10, "offset": 0}, 32)
+    raw_dormant = ("history_mutations.sql", {"lo": 1, "hi": s.dormant, "newest": R.NO_CURSOR, "limit": 10, "offset": 0}, 32)
     generic = "-c plan_cache_mode=force_generic_plan"
     out.append(pair(s, pg, "default", dormant, 32, raw_dormant)[2])
     out.append(pair(s, pg, "plan_cache_mode=force_generic_plan (connection option, both sides)", dormant, 32,

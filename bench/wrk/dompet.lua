@@ -3,6 +3,7 @@
 --   wrk ... -s bench/wrk/dompet.lua http://127.0.0.1:PORT -- key=value ...
 --
 --   mode=get        GET path?page=&per_page= as a random user in [lo, hi]
+--                   (and &before_id= when before_id is given)
 --   mode=credit     POST /internal/v1/mutations: a remit of `amount` to a random
 --                   wallet in [lo, hi], a fresh idempotency key per request
 --   mode=withdraw   POST /v2/dompet/withdraw.json as a random user in [lo, hi],
@@ -77,6 +78,9 @@ function init(args)
    math.randomseed(os.time() * 1000 + thread_id * 7919)
    if opts.mode == "get" then
       opts.target = opts.path .. "?page=" .. (opts.page or "1") .. "&per_page=" .. (opts.per_page or "10")
+      if opts.before_id then
+         opts.target = opts.target .. "&before_id=" .. opts.before_id
+      end
    end
 end
 

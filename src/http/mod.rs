@@ -127,8 +127,8 @@ pub fn router(mut state: AppState, request_timeout: Duration) -> Router {
                     telemetry::observe(access_log, request, next)
                 }))
                 .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(middleware::from_fn(json_errors_only))
                 .layer(CatchPanicLayer::custom(panic_response))
-                .layer(middleware::map_response(json_errors_only))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     request_timeout,
@@ -161,6 +161,8 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
+/// A bare 500: `json_errors_only`, outside, gives it the envelope of the
+/// surface the request was for.
 fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     let detail = panic
         .downcast_ref::<&str>()
@@ -168,12 +170,15 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_default();
     tracing::error!(panic = %detail, "request handler panicked");
-    PublicError::Internal.into_response()
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
 }
 
 /// Any error answer not already JSON (axum's own rejections, the timeout
-/// layer's bare 408) is given the SPEC's envelope for its status.
-async fn json_errors_only(response: Response<Body>) -> Response<Body> {
+/// layer's bare 408, a caught panic) is given the envelope of its surface for
+/// its status: the operator's under `/internal/`, the SPEC's elsewhere.
+async fn json_errors_only(request: Request, next: Next) -> Response<Body> {
+    let operator = request.uri().path().starts_with("/internal/");
+    let response = next.run(request).await;
     let status = response.status();
     let is_json = response
         .headers()
@@ -182,12 +187,15 @@ async fn json_errors_only(response: Response<Body>) -> Response<Body> {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
-    let error = PublicError::for_status(status);
     if status.is_server_error() {
         tracing::error!(%status, "an error answer without a JSON body was replaced");
     }
     let (mut parts, _) = response.into_parts();
-    let mut fresh = error.into_response();
+    let mut fresh = if operator {
+        OperatorError::for_status(status).into_response()
+    } else {
+        PublicError::for_status(status).into_response()
+    };
     // Keep the headers that carry meaning (Allow, WWW-Authenticate, ids).
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(

@@ -240,9 +240,10 @@ pub enum OperatorErrors {
     /// A missing or wrong bearer token.
     #[response(status = 401, example = json!(operator_example(OperatorError::unauthorized())))]
     Unauthorized(OperatorErrorBody<'static>),
-    /// The request ran past `DOMPET_REQUEST_TIMEOUT_SECS` (public envelope).
-    #[response(status = 408, example = json!(public_example(PublicError::Timeout)))]
-    Timeout(ErrorEnvelope),
+    /// The request ran past `DOMPET_REQUEST_TIMEOUT_SECS`; a write may still
+    /// have been applied (retry with the same Idempotency-Key).
+    #[response(status = 408, example = json!(operator_example(OperatorError::timeout())))]
+    Timeout(OperatorErrorBody<'static>),
     /// An unexpected failure; details are only in the server's log.
     #[response(status = 500, example = json!(operator_example(OperatorError::internal())))]
     Internal(OperatorErrorBody<'static>),

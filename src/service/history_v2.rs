@@ -1,6 +1,6 @@
 //! The later (v2) histories: the balance beside the history (SPEC §5.2).
 
-use super::{Dompet, Page, ServiceError};
+use super::{Cursor, Dompet, Page, ServiceError};
 use crate::{
     domain::{Mutation, Topup, UserId, Withdrawal},
     store::{history_v2, topups, withdrawals},
@@ -24,16 +24,23 @@ pub struct CombinedHistory {
 
 impl Dompet {
     /// One statement, so one snapshot and one round trip whatever the
-    /// history's length.
+    /// history's length or the cursor's depth.
     pub async fn balanced_history(
         &self,
         user_id: UserId,
         page: Page,
+        cursor: Option<Cursor>,
     ) -> Result<BalancedHistory, ServiceError> {
+        let newest = Cursor::newest_id(cursor);
         let mut conn = self.reader().await?;
-        let found =
-            history_v2::mutations_with_balance(&mut conn, user_id, page.limit(), page.offset())
-                .await?;
+        let found = history_v2::mutations_with_balance(
+            &mut conn,
+            user_id,
+            newest,
+            page.limit(),
+            page.offset(),
+        )
+        .await?;
         conn.finish().await?;
         let (balance, mutations) = found.ok_or(ServiceError::UserNotFound)?;
         Ok(BalancedHistory { balance, mutations })
@@ -41,7 +48,9 @@ impl Dompet {
 
     /// Every list read inside one repeatable-read, read-only transaction:
     /// a fixed number of statements, each walking its `(user_id, id desc)`
-    /// index, all seeing the same snapshot.
+    /// index, all seeing the same snapshot. No cursor: the three lists have
+    /// three id sequences, so one `before_id` names no place in all of them;
+    /// deep walks use the per-list endpoints.
     pub async fn combined_history(
         &self,
         user_id: UserId,
@@ -51,13 +60,20 @@ impl Dompet {
             .pool
             .begin_with("begin isolation level repeatable read, read only")
             .await?;
-        let (balance, mutations) =
-            history_v2::mutations_with_balance(&mut tx, user_id, page.limit(), page.offset())
-                .await?
-                .ok_or(ServiceError::UserNotFound)?;
+        let newest = Cursor::newest_id(None);
+        let (balance, mutations) = history_v2::mutations_with_balance(
+            &mut tx,
+            user_id,
+            newest,
+            page.limit(),
+            page.offset(),
+        )
+        .await?
+        .ok_or(ServiceError::UserNotFound)?;
         let topups = topups::page_for_user(&mut tx, user_id, page.limit(), page.offset()).await?;
         let withdrawals =
-            withdrawals::page_for_user(&mut tx, user_id, page.limit(), page.offset()).await?;
+            withdrawals::page_for_user(&mut tx, user_id, newest, page.limit(), page.offset())
+                .await?;
         tx.commit().await?;
         Ok(CombinedHistory {
             balance,

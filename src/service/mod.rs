@@ -74,6 +74,26 @@ impl Page {
     }
 }
 
+/// A history cursor: `before_id`, the id of the last row a client already
+/// has. A page with a cursor lists only older rows, newest first, and counts
+/// `page`/`per_page` from there; the user's `(user_id, id desc)` index starts
+/// the walk at the cursor, so any depth costs what page 1 costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor(i64);
+
+impl Cursor {
+    /// `None` for an id no row can have (below 1): no cursor, the way odd
+    /// paging values fall back to their defaults.
+    pub fn before(id: i64) -> Option<Self> {
+        (id >= 1).then_some(Self(id))
+    }
+
+    /// The newest id a page may show: every id without a cursor.
+    fn newest_id(cursor: Option<Self>) -> i64 {
+        cursor.map_or(i64::MAX, |Self(before)| before - 1)
+    }
+}
+
 /// The wait for a wallet's turn unless told otherwise: the lock wait of the
 /// default 30-second request timeout.
 const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(3);

@@ -13,7 +13,7 @@ use super::{
     withdraw::{minutes, LOCKOUT_WINDOW_MINUTES},
     Dompet, ServiceError,
 };
-use crate::store::{login_throttle, retention};
+use crate::store::{idempotency::Keys, login_throttle, retention};
 
 /// Idempotency-Keys (withdraw and top-up) are kept this long (SPEC: at least
 /// 24 hours to replay, pruned after 30 days).
@@ -61,10 +61,10 @@ impl PruneJob {
     async fn batch(self, conn: &mut PgConnection, limit: i64) -> Result<u64, sqlx::Error> {
         match self {
             Self::IdempotencyKeys => {
-                retention::prune_withdraw_idempotency(conn, key_age(), limit).await
+                retention::prune_idempotency(conn, Keys::Withdraw, key_age(), limit).await
             }
             Self::TopupIdempotencyKeys => {
-                retention::prune_topup_idempotency(conn, key_age(), limit).await
+                retention::prune_idempotency(conn, Keys::Topup, key_age(), limit).await
             }
             Self::PasswordFailures => {
                 let window = minutes(LOCKOUT_WINDOW_MINUTES);

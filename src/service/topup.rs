@@ -13,8 +13,7 @@ use crate::{
     domain::{Action, Amount, BankAccountId, Topup, TopupId, TopupState, UserId, Wallet},
     store::{
         bank_accounts,
-        idempotency::StoredAnswer,
-        topup_idempotency,
+        idempotency::{self, Keys, StoredAnswer},
         topups::{self, NewTopup},
         wallets,
     },
@@ -171,11 +170,12 @@ impl Dompet {
             Decision::Raced => {
                 tx.rollback().await?;
                 let mut conn = self.pool.acquire().await?;
-                let stored = topup_idempotency::find(&mut conn, user_id, key.unwrap_or_default())
-                    .await?
-                    .ok_or(ServiceError::internal(
-                        "idempotency key vanished after a race",
-                    ))?;
+                let stored =
+                    idempotency::find(&mut conn, Keys::Topup, user_id, key.unwrap_or_default())
+                        .await?
+                        .ok_or(ServiceError::internal(
+                            "idempotency key vanished after a race",
+                        ))?;
                 replay(stored, &fingerprint).map(|outcome| (outcome, Replayed(true)))
             }
         }
@@ -190,7 +190,7 @@ impl Dompet {
         fingerprint: &str,
     ) -> Result<Decision, ServiceError> {
         if let Some(key) = key {
-            if let Some(stored) = topup_idempotency::find(conn, user_id, key).await? {
+            if let Some(stored) = idempotency::find(conn, Keys::Topup, user_id, key).await? {
                 return Ok(Decision::Replay(stored));
             }
         }
@@ -217,7 +217,8 @@ impl Dompet {
         if let (Some(key), false) = (key, outcome == TopupOutcome::NoCodeFree) {
             let serialized = serde_json::to_string(&outcome)
                 .map_err(|e| ServiceError::internal_from("cannot store the answer", e))?;
-            if !topup_idempotency::save(conn, user_id, key, fingerprint, &serialized).await? {
+            if !idempotency::save(conn, Keys::Topup, user_id, key, fingerprint, &serialized).await?
+            {
                 return Ok(Decision::Raced);
             }
         }

@@ -14,7 +14,7 @@ use crate::{
     domain::{Action, Amount, BankAccountId, UserId, Wallet, WithdrawalId},
     store::{
         attempts, bank_accounts,
-        idempotency::{self, StoredAnswer},
+        idempotency::{self, Keys, StoredAnswer},
         users, wallets,
         withdrawals::{self, NewWithdrawal},
     },
@@ -187,7 +187,7 @@ async fn answer_locked_out(
     let Some(key) = key else {
         return Ok(WithdrawOutcome::LockedOut);
     };
-    match idempotency::find(conn, user_id, key).await? {
+    match idempotency::find(conn, Keys::Withdraw, user_id, key).await? {
         None => Ok(WithdrawOutcome::LockedOut),
         Some(stored) if request.same_apart_from_password(&stored.fingerprint) => {
             stored_outcome(&stored)
@@ -273,7 +273,7 @@ impl Dompet {
                 tx.rollback().await?;
                 let mut conn = crate::store::begin(&self.pool).await?;
                 let key = idempotency_key.as_deref().unwrap_or_default();
-                let stored = idempotency::find(&mut conn, user_id, key).await?;
+                let stored = idempotency::find(&mut conn, Keys::Withdraw, user_id, key).await?;
                 conn.commit().await?;
                 let stored = stored.ok_or(ServiceError::internal(
                     "idempotency key vanished after a race",
@@ -319,7 +319,7 @@ impl Dompet {
             record_password_failure(conn, user_id).await?;
         }
         if let Some(key) = key {
-            if let Some(stored) = idempotency::find(conn, user_id, key).await? {
+            if let Some(stored) = idempotency::find(conn, Keys::Withdraw, user_id, key).await? {
                 return Ok(Decision::Replay(stored));
             }
         }
@@ -341,7 +341,9 @@ impl Dompet {
         if let Some(key) = key {
             let serialized = serde_json::to_string(&outcome)
                 .map_err(|e| ServiceError::internal_from("cannot store the answer", e))?;
-            if !idempotency::save(conn, user_id, key, fingerprint, &serialized).await? {
+            if !idempotency::save(conn, Keys::Withdraw, user_id, key, fingerprint, &serialized)
+                .await?
+            {
                 return Ok(Decision::Raced);
             }
         }

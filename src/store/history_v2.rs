@@ -43,16 +43,19 @@ impl PageRow {
     }
 }
 
-/// The user's balance and one page of mutations, newest first, walking
-/// `mutations_user_id_id` like the v1 page. A single statement sees a single
-/// snapshot, so the balance is always the newest row's `final_balance`.
+/// The user's balance and one page of mutations with ids up to `newest_id`,
+/// newest first, walking `mutations_user_id_id` from `newest_id` like the v1
+/// page. A single statement sees a single snapshot, so the balance is always
+/// the newest row's `final_balance`, whatever the page shows.
 /// `None` when the user has no wallet. The page names the user as `$1`, not
 /// as `d.user_id`: a join parameter would hide which user it is from the
 /// planner, which then walks the primary key backwards past every other
-/// user's newer rows.
+/// user's newer rows; and as a range in the index's order, for the reason
+/// `mutations::page_for_user` gives.
 pub async fn mutations_with_balance(
     conn: &mut PgConnection,
     user_id: UserId,
+    newest_id: i64,
     limit: i64,
     offset: i64,
 ) -> Result<Option<(i64, Vec<Mutation>)>, sqlx::Error> {
@@ -68,12 +71,13 @@ pub async fn mutations_with_balance(
            left join lateral (
                select id, user_id, type, action, amount, initial_balance, final_balance,
                       transaction_id, transaction_no, note, created_at, updated_at
-               from mutations where user_id = $1
-               order by id desc limit $2 offset $3
+               from mutations where user_id between $1 and $1 and id <= $2
+               order by user_id, id desc limit $3 offset $4
            ) m on true
            where d.user_id = $1
            order by m.id desc"#,
         user_id.get(),
+        newest_id,
         limit,
         offset
     )

@@ -13,7 +13,6 @@ pub mod retention;
 pub mod seed;
 pub mod statement_lines;
 pub mod tokens;
-pub mod topup_idempotency;
 pub mod topups;
 pub mod users;
 pub mod verify;

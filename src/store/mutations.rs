@@ -84,10 +84,21 @@ pub async fn find_by_idempotency_key(
     .await
 }
 
-/// One page of a user's history, newest first, walking `mutations_user_id_id`.
+/// One page of a user's history, newest first, of the rows with ids up to
+/// `newest_id`: one walk of `mutations_user_id_id` that starts at `newest_id`
+/// (an index condition, not a filter) and steps over `offset` rows.
+///
+/// The user is a range (`between $1 and $1`), not `= $1`, and the order is
+/// the index's `user_id, id desc`: with an equality the planner takes the
+/// user as a constant, and for a user owning many rows it may walk the
+/// primary key backwards filtering out every other user's newer rows
+/// (seconds for a heavy user whose history stopped long ago). As a range,
+/// only `mutations_user_id_id` gives the order, so the walk always starts at
+/// `newest_id` in the user's own index, in custom and generic plans alike.
 pub async fn page_for_user(
     conn: &mut PgConnection,
     user_id: UserId,
+    newest_id: i64,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Mutation>, sqlx::Error> {
@@ -97,9 +108,10 @@ pub async fn page_for_user(
                   type as "kind: MutationType", action as "action: Action", amount,
                   initial_balance, final_balance, transaction_id, transaction_no, note,
                   created_at, updated_at
-           from mutations where user_id = $1
-           order by id desc limit $2 offset $3"#,
+           from mutations where user_id between $1 and $1 and id <= $2
+           order by user_id, id desc limit $3 offset $4"#,
         user_id.get(),
+        newest_id,
         limit,
         offset
     )

@@ -6,42 +6,34 @@
 
 use sqlx::{postgres::types::PgInterval, PgConnection};
 
-/// `withdraw_idempotency` rows created more than `age` ago.
-pub async fn prune_withdraw_idempotency(
-    conn: &mut PgConnection,
-    age: PgInterval,
-    limit: i64,
-) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        r#"delete from withdraw_idempotency
-           where ctid = any(array(select ctid from withdraw_idempotency
-                                  where created_at < now() - $1::interval limit $2))
-             and created_at < now() - $1::interval"#,
-        age,
-        limit
-    )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected())
-}
+use super::idempotency::Keys;
 
-/// `topup_idempotency` rows created more than `age` ago.
-pub async fn prune_topup_idempotency(
+/// Idempotency-Keys (of `keys`' table) created more than `age` ago.
+pub async fn prune_idempotency(
     conn: &mut PgConnection,
+    keys: Keys,
     age: PgInterval,
     limit: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        r#"delete from topup_idempotency
-           where ctid = any(array(select ctid from topup_idempotency
-                                  where created_at < now() - $1::interval limit $2))
-             and created_at < now() - $1::interval"#,
-        age,
-        limit
-    )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected())
+    let delete = match keys {
+        Keys::Withdraw => sqlx::query!(
+            r#"delete from withdraw_idempotency
+               where ctid = any(array(select ctid from withdraw_idempotency
+                                      where created_at < now() - $1::interval limit $2))
+                 and created_at < now() - $1::interval"#,
+            age,
+            limit
+        ),
+        Keys::Topup => sqlx::query!(
+            r#"delete from topup_idempotency
+               where ctid = any(array(select ctid from topup_idempotency
+                                      where created_at < now() - $1::interval limit $2))
+                 and created_at < now() - $1::interval"#,
+            age,
+            limit
+        ),
+    };
+    Ok(delete.execute(conn).await?.rows_affected())
 }
 
 /// `password_failures` that no longer count: older than `window`.

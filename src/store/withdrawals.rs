@@ -114,10 +114,13 @@ pub async fn finish(
     .await
 }
 
-/// One page of a user's withdrawals, newest first.
+/// One page of a user's withdrawals, newest first, of those with ids up to
+/// `newest_id`: one walk of `withdrawals_user_id_id` starting there (the
+/// user as a range for the reason `mutations::page_for_user` gives).
 pub async fn page_for_user(
     conn: &mut PgConnection,
     user_id: UserId,
+    newest_id: i64,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Withdrawal>, sqlx::Error> {
@@ -128,9 +131,10 @@ pub async fn page_for_user(
                   bank_account_id as "bank_account_id: BankAccountId", amount, fee,
                   state as "state: WithdrawalState",
                   created_at, updated_at, processed_at, cancelled_at
-           from withdrawals where user_id = $1
-           order by id desc limit $2 offset $3"#,
+           from withdrawals where user_id between $1 and $1 and id <= $2
+           order by user_id, id desc limit $3 offset $4"#,
         user_id.get(),
+        newest_id,
         limit,
         offset
     )

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+mod arrange;
 mod cli;
 mod expected;
 mod ledger;
@@ -24,9 +25,9 @@ use std::{
 use dompet::{
     config::{Config, Secret},
     database::roles,
-    domain::{Action, Amount, UserId},
+    domain::UserId,
     pgcluster::{Cluster, Lifetime},
-    service::{seed, Dompet, NewBankAccount, NewUser, Posting},
+    service::{seed, Dompet},
     startup::Application,
     MIGRATOR,
 };
@@ -321,6 +322,16 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Sends `request`; any answer is kept, with its raw body.
+    pub async fn of(request: RequestBuilder) -> Self {
+        let response = request.send().await.expect("request failed");
+        Self {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("body"),
+        }
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
@@ -416,12 +427,7 @@ impl TestApp {
 
     /// Any request, answered with its raw body.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
-        let response = request.send().await.expect("request failed");
-        Answer {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.expect("body"),
-        }
+        Answer::of(request).await
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -540,68 +546,21 @@ impl TestApp {
 
     /// A user with a known token and password, through the service.
     pub async fn create_user(&self) -> TestUser {
-        let suffix = random(10);
-        let created = self
-            .dompet
-            .create_user(NewUser {
-                username: format!("user_{suffix}"),
-                email: format!("{suffix}@example.com"),
-                password: USER_PASSWORD.to_owned(),
-                id: None,
-                token: None,
-                name: None,
-            })
-            .await
-            .expect("create user");
-        TestUser {
-            id: created.id.get(),
-            token: created.token,
-            password: USER_PASSWORD.to_owned(),
-            deposit_id: created.deposit_id.get(),
-        }
+        arrange::create_user(&self.dompet).await
     }
 
     pub async fn add_bank_account(&self, user: &TestUser) -> i64 {
-        self.dompet
-            .add_bank_account(
-                UserId::new(user.id),
-                NewBankAccount {
-                    bank_name: "BCA".into(),
-                    account_number: "1234567890".into(),
-                    account_name: "Test".into(),
-                    id: None,
-                },
-            )
-            .await
-            .expect("add bank account")
-            .id
-            .get()
+        arrange::add_bank_account(&self.dompet, user).await
     }
 
     /// Credits `amount` with a `topup`.
     pub async fn credit(&self, user: &TestUser, amount: i64) {
-        self.dompet
-            .post_mutation(Posting {
-                user_id: UserId::new(user.id),
-                action: Action::Topup,
-                amount: Amount::new(amount).expect("positive amount"),
-                transaction_id: None,
-                transaction_no: None,
-                note: None,
-                idempotency_key: format!("test-credit-{}", random(16)),
-            })
-            .await
-            .expect("credit");
+        arrange::credit(&self.dompet, user, amount).await
     }
 
     /// A user with a bank account and `balance` in the wallet.
     pub async fn funded_user(&self, balance: i64) -> (TestUser, i64) {
-        let user = self.create_user().await;
-        let account = self.add_bank_account(&user).await;
-        if balance > 0 {
-            self.credit(&user, balance).await;
-        }
-        (user, account)
+        arrange::funded_user(&self.dompet, balance).await
     }
 
     /// A user who made a pending withdrawal of `amount` through the public
@@ -671,7 +630,6 @@ impl TestApp {
 
     /// Runs the operator's audit and fails the test on any violation.
     pub async fn assert_ledger_ok(&self) {
-        let report = self.dompet.verify_ledger().await.expect("verify");
-        assert!(report.ok(), "ledger violations: {:#?}", report.violations);
+        arrange::assert_ledger_ok(&self.dompet).await
     }
 }

@@ -1,6 +1,6 @@
 //! One integration test binary: a real PostgreSQL (a throwaway cluster, or
 //! DATABASE_URL's server), the real app on a loopback port, real HTTP.
-//! Test modules share only `helpers`.
+//! Test modules share only `helpers` (and `money_support`), never each other.
 
 mod helpers;
 
@@ -38,8 +38,11 @@ mod withdraw_params;
 mod withdraw_races;
 mod withdraw_rules;
 
-mod finance;
+mod finance_payouts;
+mod finance_topups;
+mod history_cursor;
 mod history_v2;
+mod history_v2_combined;
 mod money_support;
 mod topup;
 

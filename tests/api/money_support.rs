@@ -1,8 +1,7 @@
 //! Helpers shared by the v2 history, top-up and finance tests: the later
-//! endpoints as `TestApp` methods, wire times with milliseconds, and a
-//! `dompet` child process for the command line.
-
-use std::process::Command;
+//! endpoints as `TestApp` methods, wire times with milliseconds, and the
+//! finance tests' statement scene with what reconciliation could have
+//! written.
 
 use reqwest::Method;
 use serde_json::Value;
@@ -211,38 +210,13 @@ pub(crate) async fn withdrawal_v2_json(pool: &PgPool, id: i64) -> String {
     )
 }
 
-/// How a `dompet` run ended.
-#[derive(Debug)]
-pub(crate) struct Run {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-/// Runs `dompet args…` against the test's database, in an empty directory
-/// (no stray .env), with only PATH and `DATABASE_URL` in its environment.
-pub(crate) async fn dompet_cli(app: &TestApp, args: &[&str]) -> Run {
-    let env = app.db.env();
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let output = Command::new(env!("CARGO_BIN_EXE_dompet"))
-            .args(&args)
-            .current_dir(dir.path())
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("NO_COLOR", "1")
-            .envs(env)
-            .output()
-            .expect("run dompet");
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-        }
-    })
-    .await
-    .expect("dompet thread")
+/// The user's mutation ids, oldest first.
+pub(crate) async fn mutation_ids(app: &TestApp, user: &TestUser) -> Vec<i64> {
+    sqlx::query_scalar("select id from mutations where user_id = $1 order by id")
+        .bind(user.id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
 }
 
 /// TOPUP as the database holds it, in the contract's key order, with
@@ -275,4 +249,42 @@ pub(crate) async fn operator_topup_json(pool: &PgPool, id: i64, state: &str) -> 
         .unwrap();
     let topup = topup_json(pool, id, state).await;
     format!(r#"{},"user_id":{user_id}}}"#, &topup[..topup.len() - 1])
+}
+
+// ---------------------------------------------------------------- finance
+
+/// What reconciliation could have written.
+pub(crate) async fn money_state(app: &TestApp) -> ((i64, i64, i64, i64), i64, String) {
+    let lines: i64 = sqlx::query_scalar("select count(*) from statement_lines")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let states: String =
+        sqlx::query_scalar("select coalesce(string_agg(state, ',' order by id), '') from topups")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    (app.ledger_fingerprint().await, lines, states)
+}
+
+/// A top-up's state as stored (not as of now: no lazy expiry).
+pub(crate) async fn topup_state(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select state from topups where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// Four users' pending top-ups; returns `(users, [(id, total)…])`.
+pub(crate) async fn statement_scene(app: &TestApp) -> (Vec<TestUser>, Vec<(i64, i64)>) {
+    let mut users = Vec::new();
+    let mut topups = Vec::new();
+    for amount in [100_000, 200_000, 300_000, 400_000] {
+        let (user, account) = app.funded_user(0).await;
+        let (id, code) = app.pending_topup(&user, amount, account).await;
+        users.push(user);
+        topups.push((id, amount + code));
+    }
+    (users, topups)
 }

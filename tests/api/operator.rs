@@ -791,3 +791,49 @@ async fn an_operator_body_over_16_kib_is_413_payload_too_large_and_writes_nothin
     );
     assert_eq!(everything(&app).await, before);
 }
+
+#[tokio::test]
+async fn an_operator_request_that_outlives_the_timeout_is_the_operators_408_and_changes_nothing() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Arrange: a posting whose body never finishes arriving.
+    let app = spawn_app_with(|c| c.request_timeout = Duration::from_secs(1)).await;
+    let (user, _) = app.funded_user(10_000).await;
+    let before = app.ledger_fingerprint().await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+
+    // Act
+    stream
+        .write_all(
+            format!(
+                "POST /internal/v1/mutations HTTP/1.1\r\nHost: dompet\r\n\
+                 Authorization: Bearer {ADMIN_TOKEN}\r\n\
+                 Content-Type: application/json\r\n\
+                 Content-Length: 100\r\n\r\n{{\"user_id\":{}",
+                user.id
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), stream.read_to_end(&mut response))
+        .await
+        .expect("the server answers within its timeout")
+        .unwrap();
+
+    // Assert: the operator's envelope, not the public one.
+    let response = String::from_utf8(response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(
+        response.contains("content-type: application/json"),
+        "{response}"
+    );
+    assert!(
+        response.ends_with(
+            r#"{"error":{"code":"timeout","message":"the request ran out of time; a write may still have been applied: retry with the same Idempotency-Key"}}"#
+        ),
+        "{response}"
+    );
+    assert_eq!(app.ledger_fingerprint().await, before);
+}

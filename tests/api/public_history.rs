@@ -592,9 +592,11 @@ async fn page_one_walks_the_user_index_newest_first_without_sorting_or_counting(
     let plan: Vec<String> = sqlx::query_scalar(
         "explain select id, user_id, type as kind, action, amount, initial_balance, final_balance,
                         transaction_id, created_at, updated_at
-         from mutations where user_id = $1 order by id desc limit $2 offset $3",
+         from mutations where user_id between $1 and $1 and id <= $2
+         order by user_id, id desc limit $3 offset $4",
     )
     .bind(user.id)
+    .bind(i64::MAX)
     .bind(10_i64)
     .bind(0_i64)
     .fetch_all(&app.pool)

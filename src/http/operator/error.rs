@@ -57,6 +57,34 @@ impl OperatorError {
         )
     }
 
+    /// The request ran past `DOMPET_REQUEST_TIMEOUT_SECS`. Writes run to
+    /// completion, so the outcome is learnt by retrying with the same key.
+    pub fn timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "the request ran out of time; a write may still have been applied: \
+             retry with the same Idempotency-Key",
+        )
+    }
+
+    /// The operator answer for a bare error status from outside the handlers
+    /// (the timeout layer, a caught panic, a framework rejection).
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => Self::unauthorized(),
+            StatusCode::REQUEST_TIMEOUT => Self::timeout(),
+            StatusCode::PAYLOAD_TOO_LARGE => Self::payload_too_large(),
+            s if s.is_client_error() => Self::new(
+                s,
+                "invalid_request",
+                s.canonical_reason()
+                    .unwrap_or("the request cannot be served"),
+            ),
+            _ => Self::internal(),
+        }
+    }
+
     pub fn busy() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -24,6 +24,7 @@ use utoipa_axum::{
 
 pub use self::error::{OperatorError, OperatorErrorBody, OperatorErrorDetail};
 use super::AppState;
+use crate::service::Page;
 
 /// Unknown paths and methods under /internal/v1 fall through to the global
 /// JSON 404/405 of SPEC §1 ("whatever the credentials").
@@ -114,6 +115,29 @@ impl From<PathRejection> for OperatorError {
     fn from(rejection: PathRejection) -> Self {
         OperatorError::invalid(rejection.body_text())
     }
+}
+
+/// A list's `state` filter: absent or empty means every state; one that is
+/// not a state is a 400 naming it.
+fn state_filter<S>(raw: Option<&str>) -> Result<Option<S>, OperatorError>
+where
+    S: std::str::FromStr,
+    S::Err: std::fmt::Display,
+{
+    match raw {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|e: S::Err| OperatorError::invalid(e.to_string())),
+    }
+}
+
+/// A list's `page` and `per_page`: anything but a whole number falls back to
+/// the default.
+fn list_page(page: Option<String>, per_page: Option<String>) -> Page {
+    let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok());
+    Page::new(number(page), number(per_page))
 }
 
 /// A path id: digits naming a row, or nothing that can exist.

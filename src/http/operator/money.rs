@@ -12,15 +12,17 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     error::{OperatorError, OperatorErrorBody},
-    path_id, Operator, OperatorJson, OperatorPath, OperatorQuery,
+    list_page, path_id, state_filter, Operator, OperatorJson, OperatorPath, OperatorQuery,
 };
 use crate::{
-    domain::{Action, Amount, Mutation, Note, TransactionNo, UserId, WithdrawalId},
+    domain::{
+        Action, Amount, Mutation, Note, TransactionNo, UserId, WithdrawalId, WithdrawalState,
+    },
     http::{
         openapi::{operator_examples as example, OperatorErrors},
         to_completion, AppState,
     },
-    service::{Page, Posted, Posting},
+    service::{Posted, Posting},
     wire::{LedgerReportJson, MutationJson, OperatorWithdrawalJson, WithdrawalListJson},
 };
 
@@ -184,15 +186,8 @@ pub async fn list_withdrawals(
     _: Operator,
     OperatorQuery(query): OperatorQuery<ListQuery>,
 ) -> Result<Response, OperatorError> {
-    let wanted = match query.state.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(
-            s.parse()
-                .map_err(|e: crate::domain::UnknownState| OperatorError::invalid(e.to_string()))?,
-        ),
-    };
-    let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok());
-    let page = Page::new(number(query.page), number(query.per_page));
+    let wanted: Option<WithdrawalState> = state_filter(query.state.as_deref())?;
+    let page = list_page(query.page, query.per_page);
     let rows = state.dompet.list_withdrawals(wanted, page).await?;
     Ok(Json(WithdrawalListJson::new(&rows, state.dompet.timezone())).into_response())
 }

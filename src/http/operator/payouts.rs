@@ -12,10 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{
     error::{OperatorError, OperatorErrorBody},
-    Operator, OperatorJson, OperatorQuery,
+    state_filter, Operator, OperatorJson, OperatorQuery,
 };
 use crate::{
-    domain::{UnknownState, WithdrawalId, WithdrawalState},
+    domain::{WithdrawalId, WithdrawalState},
     http::{
         openapi::{operator_examples as example, OperatorErrors},
         AppState,
@@ -64,12 +64,7 @@ pub async fn export(
     _: Operator,
     OperatorQuery(query): OperatorQuery<ExportQuery>,
 ) -> Result<Response, OperatorError> {
-    let wanted = match query.state.as_deref() {
-        None | Some("") => WithdrawalState::Pending,
-        Some(s) => s
-            .parse()
-            .map_err(|e: UnknownState| OperatorError::invalid(e.to_string()))?,
-    };
+    let wanted = state_filter(query.state.as_deref())?.unwrap_or(WithdrawalState::Pending);
     let rows = state.dompet.payouts(wanted).await?;
     let csv = payout_csv(&rows)
         .map_err(|e| ServiceError::internal_from("cannot write the payout file", e))?;

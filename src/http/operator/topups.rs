@@ -14,15 +14,14 @@ use utoipa::IntoParams;
 
 use super::{
     error::{OperatorError, OperatorErrorBody},
-    path_id, Operator, OperatorPath, OperatorQuery,
+    list_page, path_id, state_filter, Operator, OperatorPath, OperatorQuery,
 };
 use crate::{
-    domain::{TopupId, UnknownTopupState},
+    domain::{TopupId, TopupState},
     http::{
         openapi::{operator_examples as example, OperatorErrors},
         AppState,
     },
-    service::Page,
     wire::{OperatorTopupJson, ReconcileReportJson, TopupListJson},
 };
 
@@ -81,15 +80,8 @@ pub async fn list(
     _: Operator,
     OperatorQuery(query): OperatorQuery<ListQuery>,
 ) -> Result<Response, OperatorError> {
-    let wanted = match query.state.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(
-            s.parse()
-                .map_err(|e: UnknownTopupState| OperatorError::invalid(e.to_string()))?,
-        ),
-    };
-    let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok());
-    let page = Page::new(number(query.page), number(query.per_page));
+    let wanted: Option<TopupState> = state_filter(query.state.as_deref())?;
+    let page = list_page(query.page, query.per_page);
     let rows = state.dompet.list_topups(wanted, page).await?;
     Ok(Json(TopupListJson::new(&rows, state.dompet.timezone())).into_response())
 }

@@ -1,6 +1,6 @@
-//! Lenient request parsing for the public endpoints: pagination that falls
-//! back instead of failing, and withdraw parameters from a form body, a JSON
-//! body or the query string.
+//! Lenient request parsing for the public endpoints: pagination and the
+//! history cursor that fall back instead of failing, and withdraw parameters
+//! from a form body, a JSON body or the query string.
 
 use std::convert::Infallible;
 
@@ -9,10 +9,10 @@ use axum::{
     extract::{FromRequest, FromRequestParts, Request},
     http::{header, request::Parts, HeaderMap, StatusCode},
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::PublicError;
-use crate::service::{Page, WithdrawRequest};
+use crate::service::{Cursor, Page, WithdrawRequest};
 
 /// `page` and `per_page`, with the SPEC's fallbacks applied.
 pub struct Pagination(pub Page);
@@ -52,60 +52,108 @@ pub struct PageQuery {
     per_page: Option<i64>,
 }
 
+/// `before_id`, the history cursor; anything but a whole number from 1 to
+/// 9223372036854775807 is no cursor, as odd paging values fall back.
+pub struct BeforeId(pub Option<Cursor>);
+
+impl<S: Send + Sync> FromRequestParts<S> for BeforeId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("").as_bytes();
+        // The last one wins, as for `page` and `per_page`.
+        let before_id = form_urlencoded::parse(query)
+            .filter(|(name, _)| name == "before_id")
+            .last()
+            .and_then(|(_, value)| whole_number(&value, i64::MAX));
+        Ok(Self(before_id.and_then(Cursor::before)))
+    }
+}
+
+/// How `before_id` reads in the OpenAPI document; [`BeforeId`] is what
+/// applies it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read only by the OpenAPI derive
+pub struct CursorQuery {
+    /// Cursor for walking a long history: only rows whose `id` is smaller
+    /// than this are listed, newest first, and `page`/`per_page` count from
+    /// there. Walk with `before_id=<id of the last row received>&page=1`:
+    /// every step costs what page 1 costs, however deep. A value that is not
+    /// a whole number from 1 to 9223372036854775807 is ignored (no cursor);
+    /// past the oldest row the history is `[]`.
+    #[param(minimum = 1, maximum = 9223372036854775807_i64, example = 346)]
+    before_id: Option<i64>,
+}
+
 /// A whole number from 1 to 2147483647 in plain ASCII digits (leading zeros
 /// allowed: `0001` is 1), or nothing.
 fn page_number(text: &str) -> Option<i64> {
+    whole_number(text, i64::from(i32::MAX))
+}
+
+/// A whole number from 1 to `max` in plain ASCII digits (leading zeros
+/// allowed), or nothing.
+fn whole_number(text: &str, max: i64) -> Option<i64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let significant = text.trim_start_matches('0');
-    if significant.len() > 10 {
+    // More digits than i64::MAX has: too large, whatever they are.
+    if significant.len() > 19 {
         return None;
     }
     significant
         .parse::<i64>()
         .ok()
-        .filter(|n| (1..=i64::from(i32::MAX)).contains(n))
+        .filter(|n| (1..=max).contains(n))
 }
 
 /// Reads the three `deposit_withdrawal[…]` fields of a form (or query).
 fn withdraw_from_form(bytes: &[u8]) -> WithdrawRequest {
-    let mut fields = WithdrawRequest::default();
-    for (name, value) in form_urlencoded::parse(bytes) {
-        let slot = match name.as_ref() {
-            "deposit_withdrawal[amount]" => &mut fields.amount,
-            "deposit_withdrawal[bank_account_id]" => &mut fields.bank_account_id,
-            "deposit_withdrawal[password]" => &mut fields.password,
-            _ => continue,
-        };
-        *slot = Some(value.into_owned());
+    let [amount, bank_account_id, password] = form_fields(
+        bytes,
+        [
+            "deposit_withdrawal[amount]",
+            "deposit_withdrawal[bank_account_id]",
+            "deposit_withdrawal[password]",
+        ],
+    );
+    WithdrawRequest {
+        amount,
+        bank_account_id,
+        password,
     }
-    fields
 }
 
 /// Reads `{"deposit_withdrawal":{…}}`; numbers keep their JSON spelling, so
 /// 25000 passes rule 1 and 25000.0 does not.
 fn withdraw_from_json(bytes: &[u8]) -> Result<WithdrawRequest, PublicError> {
-    let body: Value = serde_json::from_slice(bytes).map_err(|_| PublicError::BadRequest)?;
-    let Value::Object(body) = body else {
-        return Err(PublicError::BadRequest);
-    };
+    let body = json_object(bytes)?;
     let inner = match body.get("deposit_withdrawal") {
         None | Some(Value::Null) => return Ok(WithdrawRequest::default()),
         Some(Value::Object(inner)) => inner,
         Some(_) => return Err(PublicError::BadRequest),
     };
-    let field = |name: &str| match inner.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(PublicError::BadRequest),
-    };
     Ok(WithdrawRequest {
-        amount: field("amount")?,
-        bank_account_id: field("bank_account_id")?,
-        password: field("password")?,
+        amount: json_text(inner, "amount")?,
+        bank_account_id: json_text(inner, "bank_account_id")?,
+        password: json_text(inner, "password")?,
     })
+}
+
+impl FormOrJson for WithdrawRequest {
+    fn from_form(bytes: &[u8]) -> Self {
+        withdraw_from_form(bytes)
+    }
+
+    fn from_json(bytes: &[u8]) -> Result<Self, PublicError> {
+        withdraw_from_json(bytes)
+    }
+
+    fn or(self, fallback: Self) -> Self {
+        WithdrawRequest::or(self, fallback)
+    }
 }
 
 /// The seed's form body, as the OpenAPI document shows it.
@@ -142,7 +190,8 @@ pub struct WithdrawJsonFields {
     password: Option<String>,
 }
 
-fn digits_or_integer() -> utoipa::openapi::schema::Object {
+/// A JSON string or integer (or null), as a parameter's schema.
+pub(super) fn digits_or_integer() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([
@@ -160,30 +209,82 @@ impl<S: Send + Sync> FromRequest<S> for WithdrawParams {
     type Rejection = PublicError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let query = withdraw_from_form(req.uri().query().unwrap_or("").as_bytes());
-        let media_type = media_type(req.headers())?;
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => PublicError::PayloadTooLarge,
-                _ => PublicError::BadRequest,
-            }
-        })?;
-        if body.is_empty() {
-            return Ok(Self(query));
-        }
-        let from_body = match media_type.as_deref() {
-            // No content type: read it as the seed's curl sends it.
-            None | Some("application/x-www-form-urlencoded") => withdraw_from_form(&body),
-            Some(t) if t == "application/json" || t.ends_with("+json") => {
-                withdraw_from_json(&body)?
-            }
-            Some(_) => return Err(PublicError::BadRequest),
-        };
-        Ok(Self(from_body.or(query)))
+        body_over_query(req, state).await.map(Self)
     }
 }
 
-pub(super) fn media_type(headers: &HeaderMap) -> Result<Option<String>, PublicError> {
+/// Parameters that a form body, a JSON body or the query string may carry,
+/// read alike for withdraw and top-up.
+pub(super) trait FormOrJson: Sized {
+    /// Reads a form body or a query string.
+    fn from_form(bytes: &[u8]) -> Self;
+    /// Reads a JSON body.
+    fn from_json(bytes: &[u8]) -> Result<Self, PublicError>;
+    /// Field by field, `self` wins over `fallback`.
+    fn or(self, fallback: Self) -> Self;
+}
+
+/// `P` from the body, whose fields win one by one over the query string's.
+pub(super) async fn body_over_query<P: FormOrJson, S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<P, PublicError> {
+    let query = P::from_form(req.uri().query().unwrap_or("").as_bytes());
+    let media_type = media_type(req.headers())?;
+    let body =
+        Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => PublicError::PayloadTooLarge,
+                _ => PublicError::BadRequest,
+            })?;
+    if body.is_empty() {
+        return Ok(query);
+    }
+    let from_body = match media_type.as_deref() {
+        // No content type: read it as the seed's curl sends it.
+        None | Some("application/x-www-form-urlencoded") => P::from_form(&body),
+        Some(t) if t == "application/json" || t.ends_with("+json") => P::from_json(&body)?,
+        Some(_) => return Err(PublicError::BadRequest),
+    };
+    Ok(from_body.or(query))
+}
+
+/// The values of the fields `names` in a form (or query string), in that
+/// order; a name given twice keeps its last value, other names are ignored.
+pub(super) fn form_fields<const N: usize>(bytes: &[u8], names: [&str; N]) -> [Option<String>; N] {
+    let mut values = std::array::from_fn(|_| None);
+    for (name, value) in form_urlencoded::parse(bytes) {
+        if let Some(i) = names.iter().position(|wanted| *wanted == name) {
+            values[i] = Some(value.into_owned());
+        }
+    }
+    values
+}
+
+/// A JSON body that must be an object.
+pub(super) fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, PublicError> {
+    match serde_json::from_slice(bytes) {
+        Ok(Value::Object(object)) => Ok(object),
+        _ => Err(PublicError::BadRequest),
+    }
+}
+
+/// A field as text: a string as it is, a number in its JSON spelling; absent
+/// or null is nothing, anything else a 400.
+pub(super) fn json_text(
+    object: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, PublicError> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(PublicError::BadRequest),
+    }
+}
+
+fn media_type(headers: &HeaderMap) -> Result<Option<String>, PublicError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(None);
     };
@@ -239,6 +340,32 @@ mod tests {
             " 1",
         ] {
             assert_eq!(page_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cursor_ids_fall_back_on_anything_odd() {
+        let max = i64::MAX;
+        assert_eq!(whole_number("1", max), Some(1));
+        assert_eq!(whole_number("9223372036854775807", max), Some(i64::MAX));
+        assert_eq!(whole_number("0009223372036854775807", max), Some(i64::MAX));
+        assert_eq!(whole_number("0042", max), Some(42));
+        for bad in [
+            "",
+            "0",
+            "000",
+            "-1",
+            "+1",
+            "1e3",
+            "4.0",
+            "abc",
+            " 7",
+            "7 ",
+            "9223372036854775808",
+            "18446744073709551616",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(whole_number(bad, max), None, "{bad:?}");
         }
     }
 

@@ -10,7 +10,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{auth::PublicUser, extract::Pagination, PageQuery, PublicError};
+use super::{
+    auth::PublicUser,
+    extract::{BeforeId, Pagination},
+    CursorQuery, PageQuery, PublicError,
+};
 use crate::{
     http::{openapi::PublicReadErrors, AppState},
     wire::{schema, MutationV2Json, TopupJson, WithdrawalV2Json},
@@ -60,13 +64,15 @@ fn mutation_v2_example() -> serde_json::Value {
 }
 
 /// Mutation history with the balance (the later API): MUTATION_V2 items
-/// with `transaction_no`, `note` and millisecond timestamps, newest first.
+/// with `transaction_no`, `note` and millisecond timestamps, newest first
+/// (older than `before_id`, if given). The balance is the wallet's current
+/// one, whatever the cursor.
 #[utoipa::path(
     get,
     path = "/v2/dompet/history/mutations.json",
     tag = "public",
     security(("basic" = [])),
-    params(PageQuery),
+    params(PageQuery, CursorQuery),
     responses(
         (status = 200, body = BalancedHistoryAnswer,
          example = json!({"status": "OK", "balance": 30000,
@@ -78,8 +84,9 @@ async fn mutations(
     State(state): State<AppState>,
     PublicUser(user_id): PublicUser,
     Pagination(page): Pagination,
+    BeforeId(cursor): BeforeId,
 ) -> Result<Response, PublicError> {
-    let found = state.dompet.balanced_history(user_id, page).await?;
+    let found = state.dompet.balanced_history(user_id, page, cursor).await?;
     let tz = state.dompet.timezone();
     let answer = BalancedHistoryAnswer {
         status: "OK",
@@ -95,7 +102,8 @@ async fn mutations(
 }
 
 /// Top-ups, withdrawals and mutations with the balance (the later API);
-/// `page` and `per_page` apply to each list.
+/// `page` and `per_page` apply to each list. No `before_id` here: the lists
+/// have their own id sequences; walk deep in the per-list histories.
 #[utoipa::path(
     get,
     path = "/v2/dompet/history.json",

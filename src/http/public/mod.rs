@@ -19,10 +19,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub use self::error::{PublicError, RETRY_AFTER_SECS};
 use self::{
     auth::{BasicToken, PublicUser},
-    extract::{IdempotencyKey, Pagination, WithdrawParams},
+    extract::{BeforeId, IdempotencyKey, Pagination, WithdrawParams},
 };
 pub(super) use self::{
-    extract::{PageQuery, WithdrawForm, WithdrawJson},
+    extract::{CursorQuery, PageQuery, WithdrawForm, WithdrawJson},
     texts::{ErrorEnvelope, History, TopupAnswer, WithdrawAnswer},
 };
 use super::{
@@ -41,13 +41,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login::authenticate))
 }
 
-/// Mutation history: the current user's ledger mutations, newest first.
+/// Mutation history: the current user's ledger mutations, newest first
+/// (older than `before_id`, if given).
 #[utoipa::path(
     get,
     path = "/v1/dompet/history/mutations.json",
     tag = "public",
     security(("basic" = [])),
-    params(PageQuery),
+    params(PageQuery, CursorQuery),
     responses(
         (status = 200, description = "A page of the history (`[]` past the end).",
          body = History<MutationJson>,
@@ -71,10 +72,11 @@ async fn mutations(
     State(state): State<AppState>,
     BasicToken(credentials): BasicToken,
     Pagination(page): Pagination,
+    BeforeId(cursor): BeforeId,
 ) -> Result<Response, PublicError> {
     let rows = state
         .dompet
-        .mutation_history(&credentials, page)
+        .mutation_history(&credentials, page, cursor)
         .await?
         .ok_or_else(auth::unauthorized)?;
     let tz = state.dompet.timezone();
@@ -82,13 +84,14 @@ async fn mutations(
     Ok(json_sized(&History::ok(history), rows.len()))
 }
 
-/// Withdrawal history: the current user's withdrawals, newest first.
+/// Withdrawal history: the current user's withdrawals, newest first
+/// (older than `before_id`, if given).
 #[utoipa::path(
     get,
     path = "/v2/dompet/history/withdrawals.json",
     tag = "public",
     security(("basic" = [])),
-    params(PageQuery),
+    params(PageQuery, CursorQuery),
     responses(
         (status = 200, description = "A page of the history (`[]` past the end).",
          body = History<WithdrawalJson>,
@@ -112,10 +115,11 @@ async fn withdrawals(
     State(state): State<AppState>,
     BasicToken(credentials): BasicToken,
     Pagination(page): Pagination,
+    BeforeId(cursor): BeforeId,
 ) -> Result<Response, PublicError> {
     let rows = state
         .dompet
-        .withdrawal_history(&credentials, page)
+        .withdrawal_history(&credentials, page, cursor)
         .await?
         .ok_or_else(auth::unauthorized)?;
     let tz = state.dompet.timezone();

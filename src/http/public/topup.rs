@@ -2,18 +2,18 @@
 //! JSON object or the query string, merged field by field as for withdraw.
 
 use axum::{
-    body::Bytes,
     extract::{FromRequest, Request, State},
-    http::StatusCode,
     Json,
 };
-use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
     auth::PublicUser,
-    extract::{media_type, IdempotencyKey},
+    extract::{
+        body_over_query, digits_or_integer, form_fields, json_object, json_text, FormOrJson,
+        IdempotencyKey,
+    },
     texts::TopupAnswer,
     PublicError,
 };
@@ -33,24 +33,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct TopupBody {
     /// Whole rupiah in ASCII digits, 10,000 to 100,000,000 (rule 1); a JSON
     /// integer too.
-    #[schema(schema_with = digits, examples("25000"))]
+    #[schema(schema_with = digits_or_integer, examples("25000"))]
     amount: Option<String>,
     /// The user's own bank account the money comes from (rule 2).
-    #[schema(schema_with = digits, examples("41812"))]
+    #[schema(schema_with = digits_or_integer, examples("41812"))]
     bank_account_id: Option<String>,
     /// Accepted and ignored, as are `mandiri`, `bni` and `bri`.
     bca: Option<String>,
-}
-
-fn digits() -> utoipa::openapi::schema::Object {
-    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
-    ObjectBuilder::new()
-        .schema_type(SchemaType::from_iter([
-            Type::String,
-            Type::Integer,
-            Type::Null,
-        ]))
-        .build()
 }
 
 /// Top-up request: add money by bank transfer. The answer's unique code
@@ -112,35 +101,35 @@ async fn topup(
 /// Reads `amount` and `bank_account_id` of a form (or query); `bca`,
 /// `mandiri`, `bni`, `bri` and anything else are ignored.
 fn topup_from_form(bytes: &[u8]) -> TopupRequest {
-    let mut fields = TopupRequest::default();
-    for (name, value) in form_urlencoded::parse(bytes) {
-        let slot = match name.as_ref() {
-            "amount" => &mut fields.amount,
-            "bank_account_id" => &mut fields.bank_account_id,
-            _ => continue,
-        };
-        *slot = Some(value.into_owned());
+    let [amount, bank_account_id] = form_fields(bytes, ["amount", "bank_account_id"]);
+    TopupRequest {
+        amount,
+        bank_account_id,
     }
-    fields
 }
 
 /// Reads `{"amount":"25000","bank_account_id":"41812",…}`; numbers keep
 /// their JSON spelling, other keys are ignored whatever their type.
 fn topup_from_json(bytes: &[u8]) -> Result<TopupRequest, PublicError> {
-    let body: Value = serde_json::from_slice(bytes).map_err(|_| PublicError::BadRequest)?;
-    let Value::Object(body) = body else {
-        return Err(PublicError::BadRequest);
-    };
-    let field = |name: &str| match body.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(PublicError::BadRequest),
-    };
+    let body = json_object(bytes)?;
     Ok(TopupRequest {
-        amount: field("amount")?,
-        bank_account_id: field("bank_account_id")?,
+        amount: json_text(&body, "amount")?,
+        bank_account_id: json_text(&body, "bank_account_id")?,
     })
+}
+
+impl FormOrJson for TopupRequest {
+    fn from_form(bytes: &[u8]) -> Self {
+        topup_from_form(bytes)
+    }
+
+    fn from_json(bytes: &[u8]) -> Result<Self, PublicError> {
+        topup_from_json(bytes)
+    }
+
+    fn or(self, fallback: Self) -> Self {
+        TopupRequest::or(self, fallback)
+    }
 }
 
 /// Top-up parameters merged from the body and the query string.
@@ -150,24 +139,7 @@ impl<S: Send + Sync> FromRequest<S> for TopupParams {
     type Rejection = PublicError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let query = topup_from_form(req.uri().query().unwrap_or("").as_bytes());
-        let media_type = media_type(req.headers())?;
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => PublicError::PayloadTooLarge,
-                _ => PublicError::BadRequest,
-            }
-        })?;
-        if body.is_empty() {
-            return Ok(Self(query));
-        }
-        let from_body = match media_type.as_deref() {
-            // No content type: read it as a form, as for withdraw.
-            None | Some("application/x-www-form-urlencoded") => topup_from_form(&body),
-            Some(t) if t == "application/json" || t.ends_with("+json") => topup_from_json(&body)?,
-            Some(_) => return Err(PublicError::BadRequest),
-        };
-        Ok(Self(from_body.or(query)))
+        body_over_query(req, state).await.map(Self)
     }
 }
 

@@ -64,6 +64,10 @@ pub const WITHDRAWAL_NOT_FOUND: &str =
     r#"{"error":{"code":"withdrawal_not_found","message":"withdrawal not found"}}"#;
 pub const NOT_PENDING_PROCESSED: &str = r#"{"error":{"code":"withdrawal_not_pending","message":"the withdrawal is processed, not pending"}}"#;
 pub const NOT_PENDING_CANCELLED: &str = r#"{"error":{"code":"withdrawal_not_pending","message":"the withdrawal is cancelled, not pending"}}"#;
+/// A 400 for a request the operator surface cannot read, with its reason.
+pub fn invalid_request(message: &str) -> String {
+    format!(r#"{{"error":{{"code":"invalid_request","message":"{message}"}}}}"#)
+}
 /// A posting's `idempotency_key` sent again with other fields (409).
 pub const POSTING_KEY_REUSED: &str = r#"{"error":{"code":"idempotency_key_reused","message":"the idempotency key was already used for a different request"}}"#;
 

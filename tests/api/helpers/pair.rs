@@ -11,9 +11,8 @@ use std::{
 use dompet::{
     config::{Config, Secret},
     database::roles::{self, EMBEDDED_RUNTIME_ROLE as RUNTIME_ROLE},
-    domain::{Action, Amount, UserId},
     pgcluster::Cluster,
-    service::{Dompet, NewBankAccount, NewUser, Posting},
+    service::Dompet,
     startup::Application,
     MIGRATOR,
 };
@@ -22,7 +21,7 @@ use serde_json::Value;
 use sqlx::{postgres::PgPoolOptions, Connection, PgConnection, PgPool};
 use tokio::sync::oneshot;
 
-use super::{random, Answer, TestUser, ADMIN_TOKEN, MUTATIONS, USER_PASSWORD, WITHDRAWALS};
+use super::{random, Answer, TestUser, ADMIN_TOKEN, MUTATIONS, WITHDRAWALS};
 
 pub struct Pair {
     pub primary: Cluster,
@@ -158,12 +157,7 @@ impl Node {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
-        let response = request.send().await.expect("request failed");
-        Answer {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: response.text().await.expect("body"),
-        }
+        Answer::of(request).await
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -242,57 +236,10 @@ impl Node {
 
     /// A user with a bank account and `balance`, made through the service.
     pub async fn funded_user(&self, balance: i64) -> (TestUser, i64) {
-        let suffix = random(10);
-        let created = self
-            .dompet
-            .create_user(NewUser {
-                username: format!("user_{suffix}"),
-                email: format!("{suffix}@example.com"),
-                password: USER_PASSWORD.to_owned(),
-                id: None,
-                token: None,
-                name: None,
-            })
-            .await
-            .expect("create user");
-        let user = TestUser {
-            id: created.id.get(),
-            token: created.token,
-            password: USER_PASSWORD.to_owned(),
-            deposit_id: created.deposit_id.get(),
-        };
-        let account = self
-            .dompet
-            .add_bank_account(
-                UserId::new(user.id),
-                NewBankAccount {
-                    bank_name: "BCA".into(),
-                    account_number: "1234567890".into(),
-                    account_name: "Test".into(),
-                    id: None,
-                },
-            )
-            .await
-            .expect("add bank account")
-            .id
-            .get();
-        self.dompet
-            .post_mutation(Posting {
-                user_id: UserId::new(user.id),
-                action: Action::Topup,
-                amount: Amount::new(balance).expect("positive"),
-                transaction_id: None,
-                transaction_no: None,
-                note: None,
-                idempotency_key: format!("fund-{}", random(16)),
-            })
-            .await
-            .expect("fund");
-        (user, account)
+        super::arrange::funded_user(&self.dompet, balance).await
     }
 
     pub async fn assert_ledger_ok(&self) {
-        let report = self.dompet.verify_ledger().await.expect("verify");
-        assert!(report.ok(), "ledger violations: {:#?}", report.violations);
+        super::arrange::assert_ledger_ok(&self.dompet).await
     }
 }
