@@ -22,6 +22,7 @@ mod tokens;
 
 mod database_roles;
 mod database_unavailable;
+mod request_timeout;
 mod retention;
 mod startup_files;
 
