@@ -17,6 +17,8 @@ use ::metrics::{counter, describe_counter, describe_gauge, describe_histogram, g
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
 
+use crate::database::read_pool::ReadPool;
+
 const HTTP_REQUESTS: &str = "dompet_http_requests_total";
 const HTTP_DURATION: &str = "dompet_http_request_duration_seconds";
 const POOL_CONNECTIONS: &str = "dompet_db_pool_connections";
@@ -85,9 +87,9 @@ fn describe() {
     );
     describe_gauge!(
         POOL_CONNECTIONS,
-        "database pool connections by state (in_use, idle)"
+        "database connections by pool (money, reads) and state (in_use, idle)"
     );
-    describe_gauge!(POOL_MAX, "the database pool's connection limit");
+    describe_gauge!(POOL_MAX, "each database pool's connection limit");
     describe_gauge!(HASH_QUEUE, "password checks waiting for a hashing slot");
     describe_histogram!(
         HASH_WAIT,
@@ -107,15 +109,35 @@ fn describe() {
     );
 }
 
-/// The scrape text, with the pool gauges read now.
-pub fn render(handle: &PrometheusHandle, pool: &PgPool) -> String {
+/// The scrape text, with the pool gauges read now: the money pool (sqlx's)
+/// and, when reads have their own, the read pool.
+pub fn render(handle: &PrometheusHandle, pool: &PgPool, reads: Option<&ReadPool>) -> String {
     let size = pool.size();
     let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
-    gauge!(POOL_CONNECTIONS, "state" => "in_use").set(f64::from(size - idle));
-    gauge!(POOL_CONNECTIONS, "state" => "idle").set(f64::from(idle));
-    gauge!(POOL_MAX).set(f64::from(pool.options().get_max_connections()));
+    pool_gauges(
+        "money",
+        size - idle,
+        idle,
+        pool.options().get_max_connections(),
+    );
+    if let Some(reads) = reads {
+        let (in_use, idle) = reads.counts();
+        let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        pool_gauges(
+            "reads",
+            as_u32(in_use),
+            as_u32(idle),
+            as_u32(reads.max_connections()),
+        );
+    }
     handle.run_upkeep();
     handle.render()
+}
+
+fn pool_gauges(pool: &'static str, in_use: u32, idle: u32, max: u32) {
+    gauge!(POOL_CONNECTIONS, "pool" => pool, "state" => "in_use").set(f64::from(in_use));
+    gauge!(POOL_CONNECTIONS, "pool" => pool, "state" => "idle").set(f64::from(idle));
+    gauge!(POOL_MAX, "pool" => pool).set(f64::from(max));
 }
 
 /// One answered HTTP request. `route` is the route template (or

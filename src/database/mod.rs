@@ -3,6 +3,7 @@
 //! pool, the migrations and the demo seed.
 
 pub mod failover;
+pub mod read_pool;
 pub mod reader;
 pub mod replicas;
 pub mod roles;

@@ -27,7 +27,7 @@ use sqlx::{
     PgConnection, PgPool,
 };
 
-use super::reader::Reader;
+use super::reader::Reads;
 use crate::{config::Secret, domain::UserId, store::write_marks};
 
 /// How often the health checker looks at the primary and every replica.
@@ -161,8 +161,7 @@ impl Replicas {
     /// last money move, else on the primary.
     pub async fn read<T>(
         &self,
-        primary: &PgPool,
-        in_transaction: bool,
+        primary: &Reads,
         user_id: UserId,
         read: impl for<'c> Fn(&'c mut PgConnection) -> ReadFuture<'c, T>,
     ) -> Result<T, sqlx::Error> {
@@ -170,7 +169,7 @@ impl Replicas {
             // Behind PgBouncer in transaction mode every statement runs
             // inside a transaction, so that it stays on one server connection.
             let mark = {
-                let mut conn = Reader::acquire(primary, in_transaction).await?;
+                let mut conn = primary.reader().await?;
                 let mark = write_marks::find(&mut conn, user_id).await?;
                 conn.finish().await?;
                 mark
@@ -183,7 +182,7 @@ impl Replicas {
                 Err(error) => replica.failed(&error),
             }
         }
-        let mut conn = Reader::acquire(primary, in_transaction).await?;
+        let mut conn = primary.reader().await?;
         let rows = read(&mut conn).await?;
         conn.finish().await?;
         Ok(rows)

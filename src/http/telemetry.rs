@@ -94,7 +94,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let Some(handle) = state.metrics.as_ref() else {
         return super::PublicError::NotFound.into_response();
     };
-    let text = crate::metrics::render(handle, state.dompet.pool());
+    let text = crate::metrics::render(handle, state.dompet.pool(), state.dompet.reads().pool());
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         Body::from(text),

@@ -28,7 +28,10 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
-use crate::database::{reader::Reader, replicas::Replicas};
+use crate::database::{
+    reader::{Reader, Reads},
+    replicas::Replicas,
+};
 
 pub use auth::ApiToken;
 pub use error::ServiceError;
@@ -109,21 +112,21 @@ pub struct Dompet {
     passwords: Passwords,
     replicas: Replicas,
     turns: turns::WalletTurns,
-    /// Reads inside transactions, for a transaction-mode pooler.
-    transaction_pooler: bool,
+    /// Where reads on the primary get their connections.
+    reads: Reads,
 }
 
 impl Dompet {
     pub fn new(pool: PgPool, timezone: Tz, withdrawal_fee: i64) -> Self {
         Self {
-            pool,
             timezone,
             withdrawal_fee,
             topup_ttl_hours: Self::DEFAULT_TOPUP_TTL_HOURS,
             passwords: Passwords::new(),
             replicas: Replicas::default(),
             turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
-            transaction_pooler: false,
+            reads: Reads::beside(&pool, false),
+            pool,
         }
     }
 
@@ -151,13 +154,17 @@ impl Dompet {
     /// Behind a transaction-mode pooler (PgBouncer): every read inside a
     /// transaction, so its messages stay on one server connection.
     pub fn with_transaction_pooler(mut self, on: bool) -> Self {
-        self.transaction_pooler = on;
+        self.reads = Reads::beside(&self.pool, on);
         self
     }
 
-    /// One pooled connection for reads (see `database::reader`).
+    /// One connection for reads on the primary (see `database::reader`).
     pub(crate) async fn reader(&self) -> Result<Reader, sqlx::Error> {
-        Reader::acquire(&self.pool, self.transaction_pooler).await
+        self.reads.reader().await
+    }
+
+    pub fn reads(&self) -> &Reads {
+        &self.reads
     }
 
     pub fn replicas(&self) -> &Replicas {

@@ -17,10 +17,7 @@ impl Dompet {
         user_id: UserId,
         read: impl for<'c> Fn(&'c mut PgConnection) -> ReadFuture<'c, T>,
     ) -> Result<T, ServiceError> {
-        Ok(self
-            .replicas
-            .read(&self.pool, self.transaction_pooler, user_id, read)
-            .await?)
+        Ok(self.replicas.read(&self.reads, user_id, read).await?)
     }
 
     /// Checks `credentials` as `authenticate` does, then runs `read` for the

@@ -13,6 +13,7 @@ mod operator;
 mod password_fairness;
 mod pgbouncer;
 mod public_history;
+mod read_pool;
 mod replication;
 mod text_checks;
 

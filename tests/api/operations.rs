@@ -474,8 +474,14 @@ async fn metrics_count_requests_by_route_template_and_money_by_outcome() {
     assert!(moved("dompet_lockouts_total", &[("kind", "login")]) >= 1.0);
     assert!(moved("dompet_password_hash_wait_seconds_count", &[]) >= 7.0);
     assert!(after.contains("dompet_http_request_duration_seconds_bucket{"));
-    assert!(after.contains("dompet_db_pool_connections{state=\"idle\"}"));
-    assert!(after.contains("dompet_db_pool_connections{state=\"in_use\"}"));
+    for pool in ["money", "reads"] {
+        for state in ["idle", "in_use"] {
+            let series = format!("dompet_db_pool_connections{{pool=\"{pool}\",state=\"{state}\"}}");
+            assert!(after.contains(&series), "{series} missing");
+        }
+        let max = format!("dompet_db_pool_max_connections{{pool=\"{pool}\"}}");
+        assert!(after.contains(&max), "{max} missing");
+    }
     assert!(after.contains("dompet_password_hash_queue_depth"));
     for raw in [
         format!("/internal/v1/users/{}", user.id),
