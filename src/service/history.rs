@@ -17,9 +17,9 @@ impl Dompet {
         cursor: Option<Cursor>,
     ) -> Result<Option<Vec<Mutation>>, ServiceError> {
         let (newest, limit, offset) = (Cursor::newest_id(cursor), page.limit(), page.offset());
-        self.read_authenticated(credentials, |conn, user_id| {
+        self.read_authenticated(credentials, |conn, user_id, token| {
             Box::pin(mutations::page_for_user(
-                conn, user_id, newest, limit, offset,
+                conn, user_id, token, newest, limit, offset,
             ))
         })
         .await
@@ -34,9 +34,9 @@ impl Dompet {
         cursor: Option<Cursor>,
     ) -> Result<Option<Vec<Withdrawal>>, ServiceError> {
         let (newest, limit, offset) = (Cursor::newest_id(cursor), page.limit(), page.offset());
-        self.read_authenticated(credentials, |conn, user_id| {
+        self.read_authenticated(credentials, |conn, user_id, token| {
             Box::pin(withdrawals::page_for_user(
-                conn, user_id, newest, limit, offset,
+                conn, user_id, token, newest, limit, offset,
             ))
         })
         .await

@@ -72,7 +72,7 @@ impl Dompet {
         .ok_or(ServiceError::UserNotFound)?;
         let topups = topups::page_for_user(&mut tx, user_id, page.limit(), page.offset()).await?;
         let withdrawals =
-            withdrawals::page_for_user(&mut tx, user_id, newest, page.limit(), page.offset())
+            withdrawals::page_for_user(&mut tx, user_id, None, newest, page.limit(), page.offset())
                 .await?;
         tx.commit().await?;
         Ok(CombinedHistory {

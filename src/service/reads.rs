@@ -21,19 +21,26 @@ impl Dompet {
     }
 
     /// Checks `credentials` as `authenticate` does, then runs `read` for the
-    /// user; `None` (and no read) when they do not match. Without replicas
-    /// both run on one pooled connection, back to back: one checkout and two
-    /// round trips per request. With replicas the token is checked on the
-    /// primary (a revoked token must not live on in a lagging copy) and the
-    /// read goes where `read_for_user` sends it.
+    /// user; `None` (and no rows) when they do not match. `read` is given
+    /// the token's digest for a statement that returns rows only when the
+    /// token is the user's (see `mutations::page_for_user`).
+    ///
+    /// Without replicas a page with rows is one statement: its rows prove
+    /// the digest was found in the unique index, by the same equality probe
+    /// `authenticate` makes. No rows (a wrong token, or an empty page) costs
+    /// a second statement, the token check itself, on the same connection,
+    /// so a wrong token always gets the same work and the same single 401.
+    /// With replicas the token is checked on the primary (a revoked token
+    /// must not live on in a lagging copy) and the read goes where
+    /// `read_for_user` sends it, unfiltered.
     pub(crate) async fn read_authenticated<T>(
         &self,
         credentials: &ApiToken,
-        read: impl for<'c> Fn(&'c mut PgConnection, UserId) -> ReadFuture<'c, T>,
-    ) -> Result<Option<T>, ServiceError> {
+        read: impl for<'c> Fn(&'c mut PgConnection, UserId, Option<&'c [u8]>) -> ReadFuture<'c, Vec<T>>,
+    ) -> Result<Option<Vec<T>>, ServiceError> {
         if !self.replicas.is_empty() {
             return match self.authenticate(credentials).await? {
-                Some(id) => Ok(Some(self.read_for_user(id, |c| read(c, id)).await?)),
+                Some(id) => Ok(Some(self.read_for_user(id, |c| read(c, id, None)).await?)),
                 None => Ok(None),
             };
         }
@@ -43,13 +50,13 @@ impl Dompet {
             return Ok(None);
         };
         let mut conn = self.reader().await?;
-        let stored = tokens::find_digest(&mut conn, id, &given).await?;
-        if !digest_matches(&given, stored.as_deref()) {
+        let rows = read(&mut conn, id, Some(&given)).await?;
+        if !rows.is_empty() {
             conn.finish().await?;
-            return Ok(None);
+            return Ok(Some(rows));
         }
-        let rows = read(&mut conn, id).await?;
+        let stored = tokens::find_digest(&mut conn, id, &given).await?;
         conn.finish().await?;
-        Ok(Some(rows))
+        Ok(digest_matches(&given, stored.as_deref()).then_some(rows))
     }
 }

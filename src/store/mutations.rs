@@ -95,9 +95,16 @@ pub async fn find_by_idempotency_key(
 /// (seconds for a heavy user whose history stopped long ago). As a range,
 /// only `mutations_user_id_id` gives the order, so the walk always starts at
 /// `newest_id` in the user's own index, in custom and generic plans alike.
+///
+/// With `token_sha256`, the rows come only if it is one of the user's tokens
+/// (the same probe of the unique digest index `tokens::find_digest` makes, a
+/// one-time filter evaluated before the walk): a history request is then one
+/// statement. No rows leaves "wrong token" and "empty page" for the caller
+/// to tell apart.
 pub async fn page_for_user(
     conn: &mut PgConnection,
     user_id: UserId,
+    token_sha256: Option<&[u8]>,
     newest_id: i64,
     limit: i64,
     offset: i64,
@@ -109,11 +116,14 @@ pub async fn page_for_user(
                   initial_balance, final_balance, transaction_id, transaction_no, note,
                   created_at, updated_at
            from mutations where user_id between $1 and $1 and id <= $2
+             and ($5::bytea is null
+                  or exists (select from tokens where token_sha256 = $5 and user_id = $1))
            order by user_id, id desc limit $3 offset $4"#,
         user_id.get(),
         newest_id,
         limit,
-        offset
+        offset,
+        token_sha256
     )
     .fetch_all(conn)
     .await

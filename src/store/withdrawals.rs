@@ -116,10 +116,12 @@ pub async fn finish(
 
 /// One page of a user's withdrawals, newest first, of those with ids up to
 /// `newest_id`: one walk of `withdrawals_user_id_id` starting there (the
-/// user as a range for the reason `mutations::page_for_user` gives).
+/// user as a range for the reason `mutations::page_for_user` gives), and
+/// with `token_sha256` only if it is one of the user's tokens (as there).
 pub async fn page_for_user(
     conn: &mut PgConnection,
     user_id: UserId,
+    token_sha256: Option<&[u8]>,
     newest_id: i64,
     limit: i64,
     offset: i64,
@@ -132,11 +134,14 @@ pub async fn page_for_user(
                   state as "state: WithdrawalState",
                   created_at, updated_at, processed_at, cancelled_at
            from withdrawals where user_id between $1 and $1 and id <= $2
+             and ($5::bytea is null
+                  or exists (select from tokens where token_sha256 = $5 and user_id = $1))
            order by user_id, id desc limit $3 offset $4"#,
         user_id.get(),
         newest_id,
         limit,
-        offset
+        offset,
+        token_sha256
     )
     .fetch_all(conn)
     .await

@@ -435,6 +435,11 @@ fn sent_statement(markers: &[&str]) -> String {
     found.into_iter().next().unwrap()
 }
 
+/// The SQL for `user`'s token digest, as the history handlers bind it.
+fn digest_of(user: &TestUser) -> String {
+    format!("sha256(convert_to('{}', 'UTF8'))", user.token)
+}
+
 /// The scan node of `table` in an EXPLAIN (FORMAT JSON) plan.
 fn scan_of<'a>(node: &'a Value, table: &str) -> Option<&'a Value> {
     if node["Relation Name"] == table {
@@ -527,7 +532,7 @@ async fn any_depth_walks_the_users_index_from_the_cursor_in_custom_and_generic_p
     let mut conn = app.pool.acquire().await.unwrap().detach();
     for (name, statement) in [("v1", &v1), ("v2", &v2)] {
         sqlx::query(&format!(
-            "prepare {name}(int8, int8, int8, int8) as {statement}"
+            "prepare {name}(int8, int8, int8, int8, bytea) as {statement}"
         ))
         .execute(&mut conn)
         .await
@@ -543,8 +548,9 @@ async fn any_depth_walks_the_users_index_from_the_cursor_in_custom_and_generic_p
             for (case, user, newest) in &cases {
                 // Act
                 let plan: Value = sqlx::query_scalar(&format!(
-                    "explain (analyze, format json) execute {name}({}, {newest}, 10, 0)",
-                    user.id
+                    "explain (analyze, format json) execute {name}({}, {newest}, 10, 0, {})",
+                    user.id,
+                    digest_of(user)
                 ))
                 .fetch_one(&mut conn)
                 .await
@@ -602,7 +608,7 @@ async fn a_deep_withdrawal_cursor_walks_the_users_index_too() {
             .unwrap();
     let mut conn = app.pool.acquire().await.unwrap().detach();
     sqlx::query(&format!(
-        "prepare page(int8, int8, int8, int8) as {statement}"
+        "prepare page(int8, int8, int8, int8, bytea) as {statement}"
     ))
     .execute(&mut conn)
     .await
@@ -616,8 +622,9 @@ async fn a_deep_withdrawal_cursor_walks_the_users_index_too() {
         for newest in [i64::MAX, ids[2_500] - 1] {
             // Act
             let plan: Value = sqlx::query_scalar(&format!(
-                "explain (analyze, format json) execute page({}, {newest}, 10, 0)",
-                heavy.id
+                "explain (analyze, format json) execute page({}, {newest}, 10, 0, {})",
+                heavy.id,
+                digest_of(&heavy)
             ))
             .fetch_one(&mut conn)
             .await

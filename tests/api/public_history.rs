@@ -9,6 +9,7 @@ use dompet::{
     service::Posting,
 };
 use reqwest::Method;
+use sha2::{Digest, Sha256};
 
 use crate::helpers::{
     spawn_app, spawn_app_with, TestApp, TestUser, EMPTY_HISTORY, MUTATIONS, PUBLIC_UNAUTHORIZED,
@@ -504,6 +505,9 @@ async fn every_bad_credential_gets_the_same_401_on_every_public_endpoint() {
     // Arrange
     let app = spawn_app().await;
     let (user, account) = app.funded_user(50_000).await;
+    // Rows on both history pages: a wrong token must not see them.
+    app.withdraw(&user, 1000, account, &user.password).await;
+    let balance = app.balance(&user).await;
     let other = app.create_user().await;
     let before = app.ledger_fingerprint().await;
     let form = format!(
@@ -546,7 +550,7 @@ async fn every_bad_credential_gets_the_same_401_on_every_public_endpoint() {
         before,
         "a refused request moved money"
     );
-    assert_eq!(app.balance(&user).await, 50_000);
+    assert_eq!(app.balance(&user).await, balance);
 }
 
 #[tokio::test]
@@ -593,12 +597,15 @@ async fn page_one_walks_the_user_index_newest_first_without_sorting_or_counting(
         "explain select id, user_id, type as kind, action, amount, initial_balance, final_balance,
                         transaction_id, created_at, updated_at
          from mutations where user_id between $1 and $1 and id <= $2
+           and ($5::bytea is null
+                or exists (select from tokens where token_sha256 = $5 and user_id = $1))
          order by user_id, id desc limit $3 offset $4",
     )
     .bind(user.id)
     .bind(i64::MAX)
     .bind(10_i64)
     .bind(0_i64)
+    .bind(Sha256::digest(user.token.as_bytes()).to_vec())
     .fetch_all(&app.pool)
     .await
     .unwrap();
