@@ -27,7 +27,7 @@ use std::{
 };
 
 use sqlx::{postgres::PgConnectOptions, Connection, PgConnection, PgPool};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 /// A connection idle this long is pinged before it is handed out.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
@@ -36,6 +36,9 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// No connection lives longer (as sqlx's default max lifetime): a server
 /// restarted behind a proxy, or a session's memory, does not linger.
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// New connections being opened at once, at most.
+const CONNECTING_AT_ONCE: usize = 2;
 
 /// Cheap to clone; every clone shares the connections.
 #[derive(Clone)]
@@ -48,6 +51,10 @@ struct Shared {
     acquire_timeout: Duration,
     /// Most recently released last: handed out from the end.
     idle: Mutex<Vec<Idle>>,
+    /// Signalled each time a connection goes back to `idle`.
+    released: Notify,
+    /// Readers opening a connection now, at most [`CONNECTING_AT_ONCE`].
+    connecting: Semaphore,
 }
 
 struct Idle {
@@ -73,6 +80,8 @@ impl ReadPool {
             permits: Arc::new(Semaphore::new(size.min(Semaphore::MAX_PERMITS))),
             acquire_timeout: options.get_acquire_timeout(),
             idle: Mutex::new(Vec::new()),
+            released: Notify::new(),
+            connecting: Semaphore::new(CONNECTING_AT_ONCE),
         }))
     }
 
@@ -89,26 +98,9 @@ impl ReadPool {
             .map_err(|_| sqlx::Error::PoolTimedOut)?
             .map_err(|_| sqlx::Error::PoolClosed)?;
         let target = shared.primary.connect_options();
-        while let Some(Idle { mut live, since }) = shared.pop_idle() {
-            let current = Arc::ptr_eq(&live.target, &target);
-            if !current || live.opened.elapsed() >= MAX_LIFETIME {
-                continue;
-            }
-            if since.elapsed() >= PING_AFTER_IDLE {
-                match tokio::time::timeout_at(deadline, live.conn.ping()).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(_)) => continue,
-                    Err(_) => return Err(sqlx::Error::PoolTimedOut),
-                }
-            }
-            return Ok(ReadConn::new(live, permit, shared));
-        }
-        let conn = connect(&target, deadline).await?;
-        let live = Live {
-            conn,
-            opened: Instant::now(),
-            target,
-        };
+        let live = tokio::time::timeout_at(deadline, shared.checkout(target, deadline))
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
         Ok(ReadConn::new(live, permit, shared))
     }
 
@@ -149,6 +141,47 @@ async fn connect(
 }
 
 impl Shared {
+    /// An idle connection to `target`, else whichever comes first: one
+    /// released by another reader, or a new one. At most
+    /// [`CONNECTING_AT_ONCE`] readers connect at a time, so a burst of
+    /// requests on a cold pool opens the few connections it needs, not one
+    /// per request (each costs PostgreSQL a process and an authentication).
+    async fn checkout(
+        &self,
+        target: Arc<PgConnectOptions>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Live, sqlx::Error> {
+        loop {
+            // Registered before looking, so a release in between wakes us.
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            while let Some(Idle { mut live, since }) = self.pop_idle() {
+                let current = Arc::ptr_eq(&live.target, &target);
+                if !current || live.opened.elapsed() >= MAX_LIFETIME {
+                    continue;
+                }
+                if since.elapsed() >= PING_AFTER_IDLE && live.conn.ping().await.is_err() {
+                    continue;
+                }
+                return Ok(live);
+            }
+            tokio::select! {
+                biased;
+                () = &mut released => {}
+                slot = self.connecting.acquire() => {
+                    let _slot = slot.map_err(|_| sqlx::Error::PoolClosed)?;
+                    let conn = connect(&target, deadline).await?;
+                    return Ok(Live {
+                        conn,
+                        opened: Instant::now(),
+                        target,
+                    });
+                }
+            }
+        }
+    }
+
     fn capacity(&self) -> usize {
         usize::try_from(self.primary.options().get_max_connections()).unwrap_or(usize::MAX)
     }
@@ -179,6 +212,8 @@ impl Shared {
             live,
             since: Instant::now(),
         });
+        drop(idle);
+        self.released.notify_one();
     }
 }
 

@@ -216,3 +216,34 @@ async fn wait_for_lock_waiters(app: &TestApp, n: i64) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_burst_on_a_cold_pool_opens_only_the_connections_it_needs() {
+    // Arrange: a cold read pool of 12.
+    let app = spawn_app().await;
+    let (_money, reads) = pools(&app, 12).await;
+
+    // Act: 60 short reads at once.
+    let answers = futures::future::join_all((0..60).map(|i| {
+        let reads = reads.clone();
+        async move {
+            let mut conn = reads.acquire().await?;
+            let answer: i64 = sqlx::query_scalar("select $1::int8")
+                .bind(i)
+                .fetch_one(&mut *conn)
+                .await?;
+            conn.release();
+            Ok::<_, sqlx::Error>(answer)
+        }
+    }))
+    .await;
+
+    // Assert: every read answered its own question, over fewer sessions than
+    // one per concurrent reader (a new session costs PostgreSQL a process).
+    for (i, answer) in answers.into_iter().enumerate() {
+        assert_eq!(answer.unwrap(), i as i64);
+    }
+    let (in_use, idle) = reads.counts();
+    assert_eq!(in_use, 0);
+    assert!((1..12).contains(&idle), "{idle} sessions opened");
+}
