@@ -55,13 +55,28 @@ pub async fn exists(conn: &mut PgConnection, id: UserId) -> Result<bool, sqlx::E
     .await
 }
 
-pub async fn password_hash(
+/// What a withdrawal checks before its password: the hash, and whether the
+/// user is locked out (`password_lockouts`, joined here so the check before
+/// argon2 is one statement and one round trip).
+#[derive(Debug, Clone)]
+pub struct PasswordGate {
+    pub password_hash: String,
+    pub locked: bool,
+}
+
+pub async fn password_gate(
     conn: &mut PgConnection,
     id: UserId,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("select password_hash from users where id = $1", id.get())
-        .fetch_optional(conn)
-        .await
+) -> Result<Option<PasswordGate>, sqlx::Error> {
+    sqlx::query_as!(
+        PasswordGate,
+        r#"select u.password_hash, coalesce(l.locked_until > now(), false) as "locked!"
+           from users u left join password_lockouts l on l.user_id = u.id
+           where u.id = $1"#,
+        id.get()
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Whom a login name names, with the hash to check the password against.
