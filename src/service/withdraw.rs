@@ -5,7 +5,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{postgres::types::PgInterval, PgConnection};
 
-use super::{text, wallet::balance_after, Dompet, Lane, ServiceError};
+use super::{
+    auth::{digest_matches, ApiToken},
+    text,
+    wallet::balance_after,
+    Dompet, Lane, ServiceError,
+};
 use crate::{
     domain::{Action, Amount, BankAccountId, Note, UserId, Wallet, WithdrawalId},
     store::{
@@ -196,14 +201,79 @@ pub(super) fn minutes(n: i64) -> PgInterval {
     }
 }
 
+/// Who asks for a withdrawal.
+enum Caller<'a> {
+    /// A user the caller already knows to be authenticated.
+    User(UserId),
+    /// The holder of these API credentials: checked in the statement that
+    /// reads the lockout and the hash (the public endpoint).
+    Token(&'a ApiToken),
+}
+
 impl Dompet {
-    #[tracing::instrument(name = "service.request_withdrawal", skip_all, fields(user_id = %user_id))]
+    /// A withdrawal request by an authenticated user.
     pub async fn request_withdrawal(
         &self,
         user_id: UserId,
         request: WithdrawRequest,
         idempotency_key: Option<String>,
     ) -> Result<WithdrawOutcome, ServiceError> {
+        self.withdraw(Caller::User(user_id), request, idempotency_key)
+            .await?
+            .ok_or(ServiceError::internal(
+                "an authenticated caller was refused",
+            ))
+    }
+
+    /// A withdrawal request by the holder of `credentials`; `None` (nothing
+    /// done, nothing counted) when they do not match, as `authenticate`
+    /// decides it: the same probe of the token digest, the same
+    /// constant-time comparison, before anything else is looked at.
+    pub async fn request_withdrawal_with_token(
+        &self,
+        credentials: &ApiToken,
+        request: WithdrawRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<Option<WithdrawOutcome>, ServiceError> {
+        self.withdraw(Caller::Token(credentials), request, idempotency_key)
+            .await
+    }
+
+    #[tracing::instrument(
+        name = "service.request_withdrawal",
+        skip_all,
+        fields(user_id = tracing::field::Empty)
+    )]
+    async fn withdraw(
+        &self,
+        caller: Caller<'_>,
+        request: WithdrawRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<Option<WithdrawOutcome>, ServiceError> {
+        let (user_id, given) = match caller {
+            Caller::User(id) => (id, None),
+            Caller::Token(credentials) => match credentials.parts() {
+                (Some(id), given) => (id, Some(given)),
+                (None, given) => {
+                    let _ = digest_matches(&given, None);
+                    return Ok(None);
+                }
+            },
+        };
+        tracing::Span::current().record("user_id", tracing::field::display(user_id));
+        // The credentials, the lockout and the hash: one autocommit read,
+        // nothing here needs a transaction.
+        let mut conn = self.reader().await?;
+        let gate =
+            users::password_gate(&mut conn, user_id, given.as_ref().map(<[u8; 32]>::as_slice))
+                .await?;
+        if let Some(given) = &given {
+            let stored = gate.as_ref().and_then(|gate| gate.token_sha256.as_deref());
+            if !digest_matches(given, stored) {
+                conn.finish().await?;
+                return Ok(None);
+            }
+        }
         if let Some(key) = &idempotency_key {
             text::required("Idempotency-Key", key, text::limits::IDEMPOTENCY_KEY)?;
         }
@@ -214,10 +284,7 @@ impl Dompet {
             }
             _ => None,
         };
-        // A locked-out user costs no argon2 run. The lockout and the hash
-        // are one autocommit read: nothing here needs a transaction.
-        let mut conn = self.reader().await?;
-        let gate = users::password_gate(&mut conn, user_id).await?;
+        // A locked-out user costs no argon2 run.
         if gate.as_ref().is_some_and(|gate| gate.locked) {
             let outcome = match idempotency_key.as_deref() {
                 Some(key) => idempotency::find(&mut conn, Keys::Withdraw, user_id, key)
@@ -233,7 +300,7 @@ impl Dompet {
                 Err(ServiceError::IdempotencyMismatch) => "key_reused",
                 Err(_) => "error",
             });
-            return outcome;
+            return outcome.map(Some);
         }
         conn.finish().await?;
         let hash = gate.ok_or(ServiceError::UserNotFound)?.password_hash;
@@ -289,7 +356,7 @@ impl Dompet {
             Err(e) => Err(e),
         };
         crate::metrics::withdrawal(Answered::metric(&answer));
-        answer.map(Answered::into_outcome)
+        answer.map(|answered| Some(answered.into_outcome()))
     }
 
     /// The money transaction: the wallet's lock, one read of everything the

@@ -55,11 +55,15 @@ pub async fn exists(conn: &mut PgConnection, id: UserId) -> Result<bool, sqlx::E
     .await
 }
 
-/// What a withdrawal checks before its password: the hash, and whether the
-/// user is locked out (`password_lockouts`, joined here so the check before
-/// argon2 is one statement and one round trip).
+/// What a withdrawal checks before its password: the hash, whether the
+/// user is locked out (`password_lockouts`) and, when the request brought
+/// an API token, the stored digest equal to the token's (`tokens`), all in
+/// one statement: the public endpoint's authentication, lockout check and
+/// hash read are one round trip. Multi-table, kept here because the user's
+/// row is what it reads (at most one token and one lockout hang on it).
 #[derive(Debug, Clone)]
 pub struct PasswordGate {
+    pub token_sha256: Option<Vec<u8>>,
     pub password_hash: String,
     pub locked: bool,
 }
@@ -67,13 +71,18 @@ pub struct PasswordGate {
 pub async fn password_gate(
     conn: &mut PgConnection,
     id: UserId,
+    token_sha256: Option<&[u8]>,
 ) -> Result<Option<PasswordGate>, sqlx::Error> {
     sqlx::query_as!(
         PasswordGate,
-        r#"select u.password_hash, coalesce(l.locked_until > now(), false) as "locked!"
-           from users u left join password_lockouts l on l.user_id = u.id
+        r#"select t.token_sha256 as "token_sha256?", u.password_hash,
+                  coalesce(l.locked_until > now(), false) as "locked!"
+           from users u
+           left join password_lockouts l on l.user_id = u.id
+           left join tokens t on t.user_id = u.id and t.token_sha256 = $2
            where u.id = $1"#,
-        id.get()
+        id.get(),
+        token_sha256
     )
     .fetch_optional(conn)
     .await
