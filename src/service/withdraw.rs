@@ -12,11 +12,13 @@ use super::{
     Dompet, Lane, ServiceError,
 };
 use crate::{
+    database::reader::Reader,
     domain::{Action, Amount, BankAccountId, Note, UserId, Wallet, WithdrawalId},
     store::{
         attempts,
         idempotency::{self, Keys, StoredAnswer},
-        users, wallets,
+        users::{self, PasswordGate},
+        wallets,
         withdrawals::{self, Debit, Facts, NewWithdrawal},
     },
 };
@@ -239,11 +241,9 @@ impl Dompet {
             .await
     }
 
-    #[tracing::instrument(
-        name = "service.request_withdrawal",
-        skip_all,
-        fields(user_id = tracing::field::Empty)
-    )]
+    /// The credentials, the lockout and the hash: one autocommit read
+    /// (nothing here needs a transaction), run in the request's span as the
+    /// token check always was.
     async fn withdraw(
         &self,
         caller: Caller<'_>,
@@ -260,9 +260,6 @@ impl Dompet {
                 }
             },
         };
-        tracing::Span::current().record("user_id", tracing::field::display(user_id));
-        // The credentials, the lockout and the hash: one autocommit read,
-        // nothing here needs a transaction.
         let mut conn = self.reader().await?;
         let gate =
             users::password_gate(&mut conn, user_id, given.as_ref().map(<[u8; 32]>::as_slice))
@@ -274,6 +271,22 @@ impl Dompet {
                 return Ok(None);
             }
         }
+        self.withdraw_checked(user_id, conn, gate, request, idempotency_key)
+            .await
+            .map(Some)
+    }
+
+    /// Rules 1–6 for an authenticated user whose lockout and hash were read
+    /// on `conn`.
+    #[tracing::instrument(name = "service.request_withdrawal", skip_all, fields(user_id = %user_id))]
+    async fn withdraw_checked(
+        &self,
+        user_id: UserId,
+        mut conn: Reader,
+        gate: Option<PasswordGate>,
+        request: WithdrawRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<WithdrawOutcome, ServiceError> {
         if let Some(key) = &idempotency_key {
             text::required("Idempotency-Key", key, text::limits::IDEMPOTENCY_KEY)?;
         }
@@ -300,7 +313,7 @@ impl Dompet {
                 Err(ServiceError::IdempotencyMismatch) => "key_reused",
                 Err(_) => "error",
             });
-            return outcome.map(Some);
+            return outcome;
         }
         conn.finish().await?;
         let hash = gate.ok_or(ServiceError::UserNotFound)?.password_hash;
@@ -356,7 +369,7 @@ impl Dompet {
             Err(e) => Err(e),
         };
         crate::metrics::withdrawal(Answered::metric(&answer));
-        answer.map(|answered| Some(answered.into_outcome()))
+        answer.map(Answered::into_outcome)
     }
 
     /// The money transaction: the wallet's lock, one read of everything the
