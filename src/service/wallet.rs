@@ -1,4 +1,5 @@
-//! Credits and debits: the one place a mutation row is written.
+//! Credits and debits: where mutation rows are written (a withdrawal's own
+//! debit is written with the withdrawal, from the balance decided here).
 
 use sqlx::PgConnection;
 
