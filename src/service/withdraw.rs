@@ -9,7 +9,7 @@ use super::{
     auth::{digest_matches, ApiToken},
     text,
     wallet::balance_after,
-    Dompet, Lane, ServiceError,
+    Admission, Dompet, Lane, ServiceError,
 };
 use crate::{
     database::reader::Reader,
@@ -287,15 +287,13 @@ impl Dompet {
         request: WithdrawRequest,
         idempotency_key: Option<String>,
     ) -> Result<WithdrawOutcome, ServiceError> {
-        if let Some(key) = &idempotency_key {
-            text::required("Idempotency-Key", key, text::limits::IDEMPOTENCY_KEY)?;
-        }
-        // A flood by this user is shed here, before it costs anything more.
-        let admission = match &request.password {
-            Some(password) if !password.is_empty() => {
-                Some(self.passwords.admit(Lane::User(user_id))?)
+        // The connection goes back whole whatever the answer.
+        let admission = match self.admit(user_id, &request, idempotency_key.as_deref()) {
+            Ok(admission) => admission,
+            Err(e) => {
+                conn.finish().await?;
+                return Err(e);
             }
-            _ => None,
         };
         // A locked-out user costs no argon2 run.
         if gate.as_ref().is_some_and(|gate| gate.locked) {
@@ -370,6 +368,25 @@ impl Dompet {
         };
         crate::metrics::withdrawal(Answered::metric(&answer));
         answer.map(Answered::into_outcome)
+    }
+
+    /// Checks the key's text, then sheds a flood by this user here, before
+    /// it costs anything more; a password to check gets its admission.
+    fn admit(
+        &self,
+        user_id: UserId,
+        request: &WithdrawRequest,
+        key: Option<&str>,
+    ) -> Result<Option<Admission>, ServiceError> {
+        if let Some(key) = key {
+            text::required("Idempotency-Key", key, text::limits::IDEMPOTENCY_KEY)?;
+        }
+        Ok(match &request.password {
+            Some(password) if !password.is_empty() => {
+                Some(self.passwords.admit(Lane::User(user_id))?)
+            }
+            _ => None,
+        })
     }
 
     /// The money transaction: the wallet's lock, one read of everything the
