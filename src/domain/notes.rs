@@ -41,9 +41,13 @@ impl Note {
         }
     }
 
+    /// dompet's note on the debit of a withdrawal is this followed by its id
+    /// (the withdrawal statement appends the id it draws in SQL).
+    pub const WITHDRAWAL_PREFIX: &'static str = "Pencairan dana #C";
+
     /// dompet's note on the debit of withdrawal `id`.
     pub fn withdrawal(id: WithdrawalId) -> Self {
-        Self(format!("Pencairan dana #C{id}"))
+        Self(format!("{}{id}", Self::WITHDRAWAL_PREFIX))
     }
 
     /// dompet's note on the restore of cancelled withdrawal `id`.

@@ -1,4 +1,5 @@
-//! Credits and debits: the one place a mutation row is written.
+//! Credits and debits: where mutation rows are written (a withdrawal's own
+//! debit is written with the withdrawal, from the balance decided here).
 
 use sqlx::PgConnection;
 
@@ -105,8 +106,31 @@ impl<'a> Origin<'a> {
     }
 }
 
+/// The wallet's balance after `action` of `amount`. Refuses to overdraw or
+/// overflow. Every mutation's final balance is decided here.
+pub(crate) fn balance_after(
+    wallet: &Wallet,
+    action: Action,
+    amount: Amount,
+) -> Result<i64, ServiceError> {
+    match action.mutation_type() {
+        MutationType::Credit => wallet
+            .balance
+            .checked_add(amount.get())
+            .ok_or(ServiceError::BalanceOverflow),
+        MutationType::Debit if amount.get() > wallet.balance => {
+            Err(ServiceError::InsufficientBalance {
+                balance: wallet.balance,
+                amount: amount.get(),
+            })
+        }
+        MutationType::Debit => Ok(wallet.balance - amount.get()),
+    }
+}
+
 /// Appends one mutation to a wallet locked by the caller's transaction and
-/// moves its balance. Refuses to overdraw or overflow.
+/// moves its balance. Refuses to overdraw or overflow. (A withdrawal's own
+/// debit is written with the withdrawal, `withdrawals::insert_debited`.)
 pub(crate) async fn apply_in_tx(
     conn: &mut PgConnection,
     wallet: &mut Wallet,
@@ -114,19 +138,7 @@ pub(crate) async fn apply_in_tx(
     amount: Amount,
     origin: Origin<'_>,
 ) -> Result<Mutation, ServiceError> {
-    let final_balance = match action.mutation_type() {
-        MutationType::Credit => wallet
-            .balance
-            .checked_add(amount.get())
-            .ok_or(ServiceError::BalanceOverflow)?,
-        MutationType::Debit if amount.get() > wallet.balance => {
-            return Err(ServiceError::InsufficientBalance {
-                balance: wallet.balance,
-                amount: amount.get(),
-            })
-        }
-        MutationType::Debit => wallet.balance - amount.get(),
-    };
+    let final_balance = balance_after(wallet, action, amount)?;
     let links = origin.links(action);
     // The mutation, the balance and the user's write mark (read-your-writes
     // on replicas: the history may only come from a replica that has

@@ -6,17 +6,20 @@ use sha2::{Digest, Sha256};
 use sqlx::{postgres::types::PgInterval, PgConnection};
 
 use super::{
+    auth::{digest_matches, ApiToken},
     text,
-    wallet::{apply_in_tx, Origin},
-    Dompet, Lane, ServiceError,
+    wallet::balance_after,
+    Admission, Dompet, Lane, ServiceError,
 };
 use crate::{
-    domain::{Action, Amount, BankAccountId, UserId, Wallet, WithdrawalId},
+    database::reader::Reader,
+    domain::{Action, Amount, BankAccountId, Note, UserId, Wallet, WithdrawalId},
     store::{
-        attempts, bank_accounts,
+        attempts,
         idempotency::{self, Keys, StoredAnswer},
-        users, wallets,
-        withdrawals::{self, NewWithdrawal},
+        users::{self, PasswordGate},
+        wallets,
+        withdrawals::{self, Debit, Facts, NewWithdrawal},
     },
 };
 
@@ -177,17 +180,13 @@ fn stored_outcome(stored: &StoredAnswer) -> Result<WithdrawOutcome, ServiceError
 /// withdrawal is never hidden), judged without the password, so the answer
 /// is the same whatever password came with it and teaches a guesser nothing;
 /// a key stored with another amount or account is the usual mismatch.
-/// Anything else is refused, and nothing is counted.
-async fn answer_locked_out(
-    conn: &mut PgConnection,
-    user_id: UserId,
+/// Anything else is refused, and nothing is counted. `stored` is the key's
+/// stored answer (`None` without a key).
+fn answer_locked_out(
     request: &WithdrawRequest,
-    key: Option<&str>,
+    stored: Option<StoredAnswer>,
 ) -> Result<WithdrawOutcome, ServiceError> {
-    let Some(key) = key else {
-        return Ok(WithdrawOutcome::LockedOut);
-    };
-    match idempotency::find(conn, Keys::Withdraw, user_id, key).await? {
+    match stored {
         None => Ok(WithdrawOutcome::LockedOut),
         Some(stored) if request.same_apart_from_password(&stored.fingerprint) => {
             stored_outcome(&stored)
@@ -204,30 +203,108 @@ pub(super) fn minutes(n: i64) -> PgInterval {
     }
 }
 
+/// Who asks for a withdrawal.
+enum Caller<'a> {
+    /// A user the caller already knows to be authenticated.
+    User(UserId),
+    /// The holder of these API credentials: checked in the statement that
+    /// reads the lockout and the hash (the public endpoint).
+    Token(&'a ApiToken),
+}
+
 impl Dompet {
-    #[tracing::instrument(name = "service.request_withdrawal", skip_all, fields(user_id = %user_id))]
+    /// A withdrawal request by an authenticated user.
     pub async fn request_withdrawal(
         &self,
         user_id: UserId,
         request: WithdrawRequest,
         idempotency_key: Option<String>,
     ) -> Result<WithdrawOutcome, ServiceError> {
-        if let Some(key) = &idempotency_key {
-            text::required("Idempotency-Key", key, text::limits::IDEMPOTENCY_KEY)?;
-        }
-        // A flood by this user is shed here, before it costs anything more.
-        let admission = match &request.password {
-            Some(password) if !password.is_empty() => {
-                Some(self.passwords.admit(Lane::User(user_id))?)
-            }
-            _ => None,
+        self.withdraw(Caller::User(user_id), request, idempotency_key)
+            .await?
+            .ok_or(ServiceError::internal(
+                "an authenticated caller was refused",
+            ))
+    }
+
+    /// A withdrawal request by the holder of `credentials`; `None` (nothing
+    /// done, nothing counted) when they do not match, as `authenticate`
+    /// decides it: the same probe of the token digest, the same
+    /// constant-time comparison, before anything else is looked at.
+    pub async fn request_withdrawal_with_token(
+        &self,
+        credentials: &ApiToken,
+        request: WithdrawRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<Option<WithdrawOutcome>, ServiceError> {
+        self.withdraw(Caller::Token(credentials), request, idempotency_key)
+            .await
+    }
+
+    /// The credentials, the lockout and the hash: one autocommit read
+    /// (nothing here needs a transaction), run in the request's span as the
+    /// token check always was.
+    async fn withdraw(
+        &self,
+        caller: Caller<'_>,
+        request: WithdrawRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<Option<WithdrawOutcome>, ServiceError> {
+        let (user_id, given) = match caller {
+            Caller::User(id) => (id, None),
+            Caller::Token(credentials) => match credentials.parts() {
+                (Some(id), given) => (id, Some(given)),
+                (None, given) => {
+                    let _ = digest_matches(&given, None);
+                    return Ok(None);
+                }
+            },
         };
-        let mut conn = crate::store::begin(&self.pool).await?;
+        let mut conn = self.reader().await?;
+        let gate =
+            users::password_gate(&mut conn, user_id, given.as_ref().map(<[u8; 32]>::as_slice))
+                .await?;
+        if let Some(given) = &given {
+            let stored = gate.as_ref().and_then(|gate| gate.token_sha256.as_deref());
+            if !digest_matches(given, stored) {
+                conn.finish().await?;
+                return Ok(None);
+            }
+        }
+        self.withdraw_checked(user_id, conn, gate, request, idempotency_key)
+            .await
+            .map(Some)
+    }
+
+    /// Rules 1–6 for an authenticated user whose lockout and hash were read
+    /// on `conn`.
+    #[tracing::instrument(name = "service.request_withdrawal", skip_all, fields(user_id = %user_id))]
+    async fn withdraw_checked(
+        &self,
+        user_id: UserId,
+        mut conn: Reader,
+        gate: Option<PasswordGate>,
+        request: WithdrawRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<WithdrawOutcome, ServiceError> {
+        // The connection goes back whole whatever the answer.
+        let admission = match self.admit(user_id, &request, idempotency_key.as_deref()) {
+            Ok(admission) => admission,
+            Err(e) => {
+                conn.finish().await?;
+                return Err(e);
+            }
+        };
         // A locked-out user costs no argon2 run.
-        if attempts::is_locked(&mut conn, user_id).await? {
-            let outcome =
-                answer_locked_out(&mut conn, user_id, &request, idempotency_key.as_deref()).await;
-            conn.commit().await?;
+        if gate.as_ref().is_some_and(|gate| gate.locked) {
+            let outcome = match idempotency_key.as_deref() {
+                Some(key) => idempotency::find(&mut conn, Keys::Withdraw, user_id, key)
+                    .await
+                    .map_err(ServiceError::from)
+                    .and_then(|stored| answer_locked_out(&request, stored)),
+                None => Ok(WithdrawOutcome::LockedOut),
+            };
+            conn.finish().await?;
             crate::metrics::withdrawal(match &outcome {
                 Ok(WithdrawOutcome::LockedOut) => "locked_out",
                 Ok(_) => "replayed",
@@ -236,9 +313,8 @@ impl Dompet {
             });
             return outcome;
         }
-        let hash = users::password_hash(&mut conn, user_id).await?;
-        conn.commit().await?;
-        let hash = hash.ok_or(ServiceError::UserNotFound)?;
+        conn.finish().await?;
+        let hash = gate.ok_or(ServiceError::UserNotFound)?.password_hash;
         // Hashing is slow: done before any lock is taken, folded in later,
         // in the user's own lane so a flood by one user waits behind itself.
         let password_ok = match (admission, request.password.clone()) {
@@ -294,6 +370,28 @@ impl Dompet {
         answer.map(Answered::into_outcome)
     }
 
+    /// Checks the key's text, then sheds a flood by this user here, before
+    /// it costs anything more; a password to check gets its admission.
+    fn admit(
+        &self,
+        user_id: UserId,
+        request: &WithdrawRequest,
+        key: Option<&str>,
+    ) -> Result<Option<Admission>, ServiceError> {
+        if let Some(key) = key {
+            text::required("Idempotency-Key", key, text::limits::IDEMPOTENCY_KEY)?;
+        }
+        Ok(match &request.password {
+            Some(password) if !password.is_empty() => {
+                Some(self.passwords.admit(Lane::User(user_id))?)
+            }
+            _ => None,
+        })
+    }
+
+    /// The money transaction: the wallet's lock, one read of everything the
+    /// rules need, then the writes (an accepted withdrawal's in one
+    /// statement).
     async fn withdraw_in_tx(
         &self,
         conn: &mut PgConnection,
@@ -303,40 +401,55 @@ impl Dompet {
         fingerprint: &str,
         password_ok: bool,
     ) -> Result<Decision, ServiceError> {
-        let mut wallet = wallets::lock(conn, user_id)
+        let wallet = wallets::lock(conn, user_id)
             .await?
             .ok_or(ServiceError::UserNotFound)?;
-        // Failures of twins that queued ahead of us may have locked the user.
-        if attempts::is_locked(conn, user_id).await? {
-            let outcome = answer_locked_out(conn, user_id, request, key).await?;
-            return Ok(Decision::Fresh(outcome));
-        }
-        // Every request that reaches the password rule counts, replays too:
-        // otherwise a replayed key would be an unmetered password oracle.
-        if password_ok {
-            attempts::reset(conn, user_id).await?;
-        } else {
-            record_password_failure(conn, user_id).await?;
-        }
-        if let Some(key) = key {
-            if let Some(stored) = idempotency::find(conn, Keys::Withdraw, user_id, key).await? {
-                return Ok(Decision::Replay(stored));
-            }
-        }
         let amount = request.amount();
         let bank_account_id = request.bank_account_id();
-        // One clock for every node: the database's, read once per request.
-        let today = withdrawals::local_today(conn, self.timezone.name()).await?;
-        let failed = self
-            .failed_rules(conn, &wallet, today, amount, bank_account_id, password_ok)
-            .await?;
-        let outcome = match (failed.is_empty(), amount, bank_account_id) {
-            (true, Some(amount), Some(bank_account_id)) => WithdrawOutcome::Accepted {
+        // A statement of its own after the lock, so it sees what twins that
+        // queued ahead of us committed. One clock for every node: the
+        // database's, read once per request.
+        let mut facts = withdrawals::facts_under_lock(
+            conn,
+            user_id,
+            self.timezone.name(),
+            bank_account_id,
+            key,
+            minutes(LOCKOUT_WINDOW_MINUTES),
+        )
+        .await?;
+        let stored = facts
+            .key_fingerprint
+            .take()
+            .zip(facts.key_outcome.take())
+            .map(|(fingerprint, outcome)| StoredAnswer {
+                fingerprint,
+                outcome,
+            });
+        // Failures of twins that queued ahead of us may have locked the user.
+        if facts.locked {
+            return answer_locked_out(request, stored).map(Decision::Fresh);
+        }
+        let failed = self.failed_rules(&wallet, &facts, amount, password_ok);
+        let outcome = match (stored, failed.is_empty(), amount, bank_account_id) {
+            // Every request that reaches the password rule counts, replays
+            // too: otherwise a replayed key would be an unmetered password
+            // oracle.
+            (Some(stored), ..) => {
+                count_password(conn, user_id, password_ok, facts.failures).await?;
+                return Ok(Decision::Replay(stored));
+            }
+            // Accepted, so the password was right: its reset of the count
+            // is one of the withdrawal's writes.
+            (None, true, Some(amount), Some(bank_account_id)) => WithdrawOutcome::Accepted {
                 withdrawal_id: self
-                    .debit_withdrawal(conn, &mut wallet, today, amount, bank_account_id)
+                    .debit_withdrawal(conn, &wallet, facts.today, amount, bank_account_id)
                     .await?,
             },
-            _ => WithdrawOutcome::Rejected { rules: failed },
+            _ => {
+                count_password(conn, user_id, password_ok, facts.failures).await?;
+                WithdrawOutcome::Rejected { rules: failed }
+            }
         };
         if let Some(key) = key {
             let serialized = serde_json::to_string(&outcome)
@@ -351,27 +464,21 @@ impl Dompet {
     }
 
     /// Rules 1–6 in order; 5 only when 1 passed, 6 only when 5 passed.
-    async fn failed_rules(
+    fn failed_rules(
         &self,
-        conn: &mut PgConnection,
         wallet: &Wallet,
-        today: NaiveDate,
+        facts: &Facts,
         amount: Option<Amount>,
-        bank_account_id: Option<BankAccountId>,
         password_ok: bool,
-    ) -> Result<Vec<Rule>, ServiceError> {
+    ) -> Vec<Rule> {
         let mut failed = Vec::new();
         if amount.is_none() {
             failed.push(Rule::Amount);
         }
-        let owns_account = match bank_account_id {
-            Some(id) => bank_accounts::belongs_to(conn, id, wallet.user_id).await?,
-            None => false,
-        };
-        if !owns_account {
+        if !facts.owns_account {
             failed.push(Rule::BankAccount);
         }
-        if withdrawals::exists_on(conn, wallet.user_id, today).await? {
+        if facts.withdrawn_today {
             failed.push(Rule::OncePerDay);
         }
         if !password_ok {
@@ -388,19 +495,26 @@ impl Dompet {
                 failed.push(Rule::BalanceWithFee);
             }
         }
-        Ok(failed)
+        failed
     }
 
-    /// The pending withdrawal and its `withdrawal` debit of amount + fee.
+    /// The pending withdrawal, its `withdrawal` debit of amount + fee and the
+    /// reset of the user's wrong-password count, in one statement.
     async fn debit_withdrawal(
         &self,
         conn: &mut PgConnection,
-        wallet: &mut Wallet,
+        wallet: &Wallet,
         today: NaiveDate,
         amount: Amount,
         bank_account_id: BankAccountId,
     ) -> Result<WithdrawalId, ServiceError> {
-        let withdrawal = withdrawals::insert(
+        let total = amount
+            .get()
+            .checked_add(self.withdrawal_fee)
+            .and_then(Amount::new)
+            .ok_or(ServiceError::BalanceOverflow)?;
+        let final_balance = balance_after(wallet, Action::Withdrawal, total)?;
+        let withdrawal_id = withdrawals::insert_debited(
             conn,
             NewWithdrawal {
                 user_id: wallet.user_id,
@@ -410,43 +524,44 @@ impl Dompet {
                 fee: self.withdrawal_fee,
                 local_day: today,
             },
-        )
-        .await?;
-        let total = amount
-            .get()
-            .checked_add(self.withdrawal_fee)
-            .and_then(Amount::new)
-            .ok_or(ServiceError::BalanceOverflow)?;
-        apply_in_tx(
-            conn,
-            wallet,
-            Action::Withdrawal,
-            total,
-            Origin::Withdrawal(withdrawal.id),
+            Debit {
+                action: Action::Withdrawal,
+                total,
+                initial_balance: wallet.balance,
+                final_balance,
+                note_prefix: Note::WITHDRAWAL_PREFIX,
+            },
         )
         .await?;
         tracing::info!(
             user_id = %wallet.user_id,
-            withdrawal_id = %withdrawal.id,
+            withdrawal_id = %withdrawal_id,
             "withdrawal requested"
         );
-        Ok(withdrawal.id)
+        Ok(withdrawal_id)
     }
 }
 
-/// Counts a failed password check; the failure that completes
-/// [`LOCKOUT_FAILURES`] within the window locks the user out for the window
-/// and starts the count afresh.
-async fn record_password_failure(
+/// Counts a password check that is not followed by a withdrawal: a right
+/// password forgets the counted failures; a wrong one is counted, and the
+/// one that completes [`LOCKOUT_FAILURES`] within the window (`failures`
+/// were counted before it, under the wallet's lock, which every writer of
+/// the count holds) locks the user out for the window and starts the count
+/// afresh.
+async fn count_password(
     conn: &mut PgConnection,
     user_id: UserId,
+    password_ok: bool,
+    failures: i64,
 ) -> Result<(), ServiceError> {
     let window = minutes(LOCKOUT_WINDOW_MINUTES);
-    let failures = attempts::record_failure(conn, user_id, window).await?;
-    if failures >= LOCKOUT_FAILURES {
-        attempts::lock_for(conn, user_id, window).await?;
+    if password_ok {
         attempts::reset(conn, user_id).await?;
+    } else if failures + 1 >= LOCKOUT_FAILURES {
+        attempts::lock_for(conn, user_id, window).await?;
         crate::metrics::lockout("withdraw_password");
+    } else {
+        attempts::record_failure(conn, user_id, window).await?;
     }
     Ok(())
 }

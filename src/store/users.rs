@@ -55,13 +55,37 @@ pub async fn exists(conn: &mut PgConnection, id: UserId) -> Result<bool, sqlx::E
     .await
 }
 
-pub async fn password_hash(
+/// What a withdrawal checks before its password: the hash, whether the
+/// user is locked out (`password_lockouts`) and, when the request brought
+/// an API token, the stored digest equal to the token's (`tokens`), all in
+/// one statement: the public endpoint's authentication, lockout check and
+/// hash read are one round trip. Multi-table, kept here because the user's
+/// row is what it reads (at most one token and one lockout hang on it).
+#[derive(Debug, Clone)]
+pub struct PasswordGate {
+    pub token_sha256: Option<Vec<u8>>,
+    pub password_hash: String,
+    pub locked: bool,
+}
+
+pub async fn password_gate(
     conn: &mut PgConnection,
     id: UserId,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("select password_hash from users where id = $1", id.get())
-        .fetch_optional(conn)
-        .await
+    token_sha256: Option<&[u8]>,
+) -> Result<Option<PasswordGate>, sqlx::Error> {
+    sqlx::query_as!(
+        PasswordGate,
+        r#"select t.token_sha256 as "token_sha256?", u.password_hash,
+                  coalesce(l.locked_until > now(), false) as "locked!"
+           from users u
+           left join password_lockouts l on l.user_id = u.id
+           left join tokens t on t.user_id = u.id and t.token_sha256 = $2
+           where u.id = $1"#,
+        id.get(),
+        token_sha256
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// Whom a login name names, with the hash to check the password against.

@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use crate::domain::UserId;
 
 // The mark itself is raised by a money move's own statement
-// (`mutations::append_moving_balance`).
+// (`mutations::append_moving_balance`, `withdrawals::insert_debited`).
 
 /// The user's last write mark as text (`"0/3000148"`), `None` if the user
 /// never moved money.

@@ -39,6 +39,7 @@ mod withdraw_lockout;
 mod withdraw_params;
 mod withdraw_races;
 mod withdraw_rules;
+mod withdraw_twins;
 
 mod finance_payouts;
 mod finance_topups;

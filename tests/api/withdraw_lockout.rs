@@ -2,8 +2,9 @@
 //! the user's withdrawals for thirty minutes, before any rule is looked at.
 
 use crate::helpers::{
-    accepted, form, rejected, spawn_app, Answer, TestApp, TestUser, LOCKED_OUT, RULE_BALANCE,
-    RULE_ONCE_A_DAY, RULE_PASSWORD, WITHDRAW_KEY_REUSED,
+    accepted, form, rejected, spawn_app, Answer, TestApp, TestUser, LOCKED_OUT,
+    PUBLIC_UNAUTHORIZED, RULE_BALANCE, RULE_ONCE_A_DAY, RULE_PASSWORD, WITHDRAW,
+    WITHDRAW_KEY_REUSED,
 };
 
 /// A well-formed withdrawal with a wrong password.
@@ -360,4 +361,72 @@ async fn a_lockout_holds_only_for_its_own_user() {
     app.withdraw(&locked, 1000, locked_account, &locked.password)
         .await
         .assert(200, LOCKED_OUT);
+}
+
+/// `keyed`, with `token` (another user's, or none that exists) under
+/// `user`'s id.
+async fn keyed_as(
+    app: &TestApp,
+    user: &TestUser,
+    token: &str,
+    key: &str,
+    account: i64,
+    password: &str,
+) -> Answer {
+    app.send(
+        app.request(reqwest::Method::POST, WITHDRAW)
+            .basic_auth(user.id, Some(token))
+            .header("idempotency-key", key)
+            .body(form("1000", &account.to_string(), password)),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn bad_credentials_are_refused_before_the_lockout_the_key_or_the_password_are_looked_at() {
+    // Arrange: a stored key, and a user one wrong password from a lockout.
+    let app = spawn_app().await;
+    let (user, account) = app.funded_user(100_000).await;
+    let other = app.create_user().await;
+    let first = keyed(&app, &user, "stored", account, &user.password).await;
+    first.assert(200, &accepted(first.withdrawal_id()));
+    for _ in 0..4 {
+        wrong_password(&app, &user, account).await;
+    }
+    let counted = lockout_state(&app, &user).await;
+
+    // Act + Assert: wrong passwords with bad credentials are 401 and not
+    // counted; the stored key is not replayed to them.
+    for token in ["not-a-token", other.token.as_str()] {
+        for _ in 0..3 {
+            keyed_as(&app, &user, token, "guess", account, "not-my-password")
+                .await
+                .assert(401, PUBLIC_UNAUTHORIZED);
+        }
+        keyed_as(&app, &user, token, "stored", account, &user.password)
+            .await
+            .assert(401, PUBLIC_UNAUTHORIZED);
+    }
+    assert_eq!(lockout_state(&app, &user).await, counted, "nothing counted");
+
+    // …and, once the user is locked out, they still get the 401, not the
+    // lockout's answer nor the key's.
+    wrong_password(&app, &user, account)
+        .await
+        .assert(200, &rejected(&[RULE_ONCE_A_DAY, RULE_PASSWORD]));
+    keyed(&app, &user, "other", account, &user.password)
+        .await
+        .assert(200, LOCKED_OUT);
+    for token in ["not-a-token", other.token.as_str()] {
+        keyed_as(&app, &user, token, "stored", account, &user.password)
+            .await
+            .assert(401, PUBLIC_UNAUTHORIZED);
+        keyed_as(&app, &user, token, "other", account, &user.password)
+            .await
+            .assert(401, PUBLIC_UNAUTHORIZED);
+    }
+    keyed(&app, &user, "stored", account, &user.password)
+        .await
+        .assert(200, &first.body);
+    assert_eq!(app.withdrawal_counts(&user).await, (1, 1));
 }

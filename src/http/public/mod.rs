@@ -18,7 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use self::error::{PublicError, RETRY_AFTER_SECS};
 use self::{
-    auth::{BasicToken, PublicUser},
+    auth::BasicToken,
     extract::{BeforeId, IdempotencyKey, Pagination, WithdrawParams},
 };
 pub(super) use self::{
@@ -227,15 +227,20 @@ fn json_sized<T: serde::Serialize>(page: &T, rows: usize) -> Response {
 )]
 async fn withdraw(
     State(state): State<AppState>,
-    user: Result<PublicUser, PublicError>,
+    token: Result<BasicToken, PublicError>,
     IdempotencyKey(key): IdempotencyKey,
     WithdrawParams(request): WithdrawParams,
 ) -> Result<Json<WithdrawAnswer>, PublicError> {
-    let PublicUser(user_id) = user.map_err(PublicError::for_withdraw)?;
+    let BasicToken(credentials) = token.map_err(PublicError::for_withdraw)?;
     let dompet = state.dompet.clone();
-    let outcome =
-        to_completion(async move { dompet.request_withdrawal(user_id, request, key).await })
+    // The service checks the credentials in its first statement.
+    let outcome = to_completion(async move {
+        dompet
+            .request_withdrawal_with_token(&credentials, request, key)
             .await
-            .map_err(|e| PublicError::from(e).for_withdraw())?;
+    })
+    .await
+    .map_err(|e| PublicError::from(e).for_withdraw())?
+    .ok_or_else(|| auth::unauthorized().for_withdraw())?;
     Ok(Json(outcome.into()))
 }
