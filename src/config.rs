@@ -45,6 +45,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub request_timeout: Duration,
     pub db_max_connections: u32,
+    /// `DOMPET_DB_READ_CONNECTIONS`: the read pool's size.
+    pub db_read_connections: u32,
     /// `DOMPET_METRICS`: serve `/metrics` on the public listener.
     pub metrics_public: bool,
     /// `DOMPET_METRICS_ADDR`: serve `/metrics` on a listener of its own.
@@ -203,6 +205,25 @@ impl Config {
             },
             None => Duration::from_secs(30),
         };
+        let db_read_connections = match get("DOMPET_DB_READ_CONNECTIONS") {
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(fail(
+                        "DOMPET_DB_READ_CONNECTIONS",
+                        v,
+                        "expected a number ≥ 1",
+                    ))
+                }
+            },
+            // A read is one short statement, so a read connection is busy
+            // only while PostgreSQL works on it: a few per database core
+            // keep it busy. More only add runnable backends; on the 2-core
+            // bench machine 8 or 12 for 32 concurrent reads had statements
+            // stalled for seconds (p99 50-900 ms), 4 and 6 none, at the same
+            // throughput (bench/DIAGNOSIS.md §8).
+            None => 4,
+        };
         let db_max_connections = match get("DOMPET_DB_MAX_CONNECTIONS") {
             Some(v) => match v.parse::<u32>() {
                 Ok(n) if n > 0 => n,
@@ -306,6 +327,7 @@ impl Config {
                 .map_or_else(|| PathBuf::from(".dompet"), PathBuf::from),
             request_timeout,
             db_max_connections,
+            db_read_connections,
             metrics_public,
             metrics_addr,
             access_log,
@@ -360,6 +382,32 @@ mod tests {
         let err = Config::from_lookup(|n| (n == "DOMPET_WITHDRAWAL_FEE").then(|| "-1".into()))
             .unwrap_err();
         assert!(err.to_string().contains("DOMPET_WITHDRAWAL_FEE"));
+    }
+
+    #[test]
+    fn the_two_pools_are_sized_apart() {
+        let config = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(
+            (config.db_max_connections, config.db_read_connections),
+            (12, 4)
+        );
+        let config =
+            Config::from_lookup(|n| (n == "DOMPET_DB_READ_CONNECTIONS").then(|| "6".into()))
+                .unwrap();
+        assert_eq!(
+            (config.db_max_connections, config.db_read_connections),
+            (12, 6)
+        );
+        for bad in ["0", "-1", "four"] {
+            let err = Config::from_lookup(|n| {
+                (n == "DOMPET_DB_READ_CONNECTIONS").then(|| bad.to_owned())
+            })
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("DOMPET_DB_READ_CONNECTIONS"),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

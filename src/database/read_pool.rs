@@ -15,10 +15,10 @@
 //! so no one ever inherits a half-read answer. A connection idle for a
 //! while is pinged before it is handed out (the server may have gone since).
 //!
-//! It follows the money pool: the same size, acquire timeout and connect
-//! options, read at each new connection, so a failover that re-points the
-//! money pool (`failover::Candidates::spawn_watcher`) re-points reads too,
-//! and connections made for the old primary are closed at their next turn.
+//! It follows the money pool: its acquire timeout and its connect options,
+//! read at each new connection, so a failover that re-points the money pool
+//! (`failover::Candidates::spawn_watcher`) re-points reads too, and
+//! connections made for the old primary are closed at their next turn.
 
 use std::{
     ops::{Deref, DerefMut},
@@ -47,6 +47,7 @@ pub struct ReadPool(Arc<Shared>);
 struct Shared {
     /// The money pool this one follows (options, size, timeout, closing).
     primary: PgPool,
+    size: usize,
     permits: Arc<Semaphore>,
     acquire_timeout: Duration,
     /// Most recently released last: handed out from the end.
@@ -70,15 +71,15 @@ struct Live {
 }
 
 impl ReadPool {
-    /// A pool as large as `primary` with its acquire timeout; connects on
-    /// first use.
-    pub fn beside(primary: &PgPool) -> Self {
-        let options = primary.options();
-        let size = usize::try_from(options.get_max_connections()).unwrap_or(usize::MAX);
+    /// A pool of at most `size` connections beside `primary`, with its
+    /// acquire timeout; connects on first use.
+    pub fn beside(primary: &PgPool, size: usize) -> Self {
+        let size = size.clamp(1, Semaphore::MAX_PERMITS);
         Self(Arc::new(Shared {
             primary: primary.clone(),
-            permits: Arc::new(Semaphore::new(size.min(Semaphore::MAX_PERMITS))),
-            acquire_timeout: options.get_acquire_timeout(),
+            size,
+            permits: Arc::new(Semaphore::new(size)),
+            acquire_timeout: primary.options().get_acquire_timeout(),
             idle: Mutex::new(Vec::new()),
             released: Notify::new(),
             connecting: Semaphore::new(CONNECTING_AT_ONCE),
@@ -183,7 +184,7 @@ impl Shared {
     }
 
     fn capacity(&self) -> usize {
-        usize::try_from(self.primary.options().get_max_connections()).unwrap_or(usize::MAX)
+        self.size
     }
 
     /// The lock only guards a `Vec`; a panic elsewhere cannot leave it torn.

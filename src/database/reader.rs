@@ -20,12 +20,13 @@ pub enum Reads {
 }
 
 impl Reads {
-    /// Reads beside the money pool `primary`; `in_transaction` for a
-    /// transaction-mode pooler.
-    pub fn beside(primary: &PgPool, in_transaction: bool) -> Self {
+    /// Reads beside the money pool `primary`, over at most `size`
+    /// connections of their own; `in_transaction` for a transaction-mode
+    /// pooler (reads then share the money pool).
+    pub fn beside(primary: &PgPool, in_transaction: bool, size: usize) -> Self {
         match in_transaction {
             true => Self::InTransaction(primary.clone()),
-            false => Self::Pooled(ReadPool::beside(primary)),
+            false => Self::Pooled(ReadPool::beside(primary, size)),
         }
     }
 

@@ -114,6 +114,8 @@ pub struct Dompet {
     turns: turns::WalletTurns,
     /// Where reads on the primary get their connections.
     reads: Reads,
+    transaction_pooler: bool,
+    read_connections: usize,
 }
 
 impl Dompet {
@@ -125,7 +127,9 @@ impl Dompet {
             passwords: Passwords::new(),
             replicas: Replicas::default(),
             turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
-            reads: Reads::beside(&pool, false),
+            reads: Reads::beside(&pool, false, Self::DEFAULT_READ_CONNECTIONS),
+            transaction_pooler: false,
+            read_connections: Self::DEFAULT_READ_CONNECTIONS,
             pool,
         }
     }
@@ -154,7 +158,18 @@ impl Dompet {
     /// Behind a transaction-mode pooler (PgBouncer): every read inside a
     /// transaction, so its messages stay on one server connection.
     pub fn with_transaction_pooler(mut self, on: bool) -> Self {
-        self.reads = Reads::beside(&self.pool, on);
+        self.transaction_pooler = on;
+        self.reads = Reads::beside(&self.pool, on, self.read_connections);
+        self
+    }
+
+    /// The read pool's size unless told otherwise (`DOMPET_DB_READ_CONNECTIONS`).
+    pub const DEFAULT_READ_CONNECTIONS: usize = 4;
+
+    /// Reads on the primary over at most `n` connections of their own.
+    pub fn with_read_connections(mut self, n: usize) -> Self {
+        self.read_connections = n;
+        self.reads = Reads::beside(&self.pool, self.transaction_pooler, n);
         self
     }
 

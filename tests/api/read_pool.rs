@@ -11,15 +11,15 @@ use sqlx::PgPool;
 
 use crate::helpers::*;
 
-/// A money pool of `size` connections on the app's runtime role, and the
-/// read pool beside it.
+/// A money pool and a read pool of `size` connections each, on the app's
+/// runtime role.
 async fn pools(app: &TestApp, size: u32) -> (PgPool, ReadPool) {
     let money = dompet::database::pool_options(size)
         .acquire_timeout(Duration::from_millis(500))
         .connect_with(app.db.runtime_options.clone())
         .await
         .unwrap();
-    let reads = ReadPool::beside(&money);
+    let reads = ReadPool::beside(&money, size as usize);
     (money, reads)
 }
 
