@@ -121,6 +121,20 @@ impl Config {
             value,
             reason,
         };
+        let seconds = |name: &'static str, default: u64| match get(name) {
+            None => Ok(Duration::from_secs(default)),
+            Some(v) => match v.parse::<u64>() {
+                Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+                _ => Err(fail(name, v, "expected seconds ≥ 1")),
+            },
+        };
+        let count = |name: &'static str, default: u32| match get(name) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(fail(name, v, "expected a number ≥ 1")),
+            },
+        };
         let addr = match get("DOMPET_ADDR") {
             Some(v) => v
                 .parse()
@@ -192,69 +206,21 @@ impl Config {
                 ))
             }
         };
-        let request_timeout = match get("DOMPET_REQUEST_TIMEOUT_SECS") {
-            Some(v) => match v.parse::<u64>() {
-                Ok(secs) if secs > 0 => Duration::from_secs(secs),
-                _ => {
-                    return Err(fail(
-                        "DOMPET_REQUEST_TIMEOUT_SECS",
-                        v,
-                        "expected seconds ≥ 1",
-                    ))
-                }
-            },
-            None => Duration::from_secs(30),
-        };
-        let db_read_connections = match get("DOMPET_DB_READ_CONNECTIONS") {
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return Err(fail(
-                        "DOMPET_DB_READ_CONNECTIONS",
-                        v,
-                        "expected a number ≥ 1",
-                    ))
-                }
-            },
-            // A read is one short statement, so a read connection is busy
-            // only while PostgreSQL works on it: a few per database core
-            // keep it busy. More only add runnable backends; on the 2-core
-            // bench machine 8 or 12 for 32 concurrent reads had statements
-            // stalled for seconds (p99 50-900 ms), 4 and 6 none, at the same
-            // throughput (bench/DIAGNOSIS.md §8).
-            None => 4,
-        };
-        let db_max_connections = match get("DOMPET_DB_MAX_CONNECTIONS") {
-            Some(v) => match v.parse::<u32>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return Err(fail(
-                        "DOMPET_DB_MAX_CONNECTIONS",
-                        v,
-                        "expected a number ≥ 1",
-                    ))
-                }
-            },
-            // 12, not more: on the 2-core benchmark machine 20 or 32
-            // backends for 32 concurrent requests bought no throughput, and
-            // every such run had statements stalled 1-5 s (backends left
-            // runnable but unscheduled), one run in eleven with 4-12; 4 and 8
-            // cost dompet CPU queueing for connections (bench/DIAGNOSIS.md §7).
-            None => 12,
-        };
-        let replica_max_lag = match get("DOMPET_REPLICA_MAX_LAG_SECS") {
-            Some(v) => match v.parse::<u64>() {
-                Ok(secs) if secs > 0 => Duration::from_secs(secs),
-                _ => {
-                    return Err(fail(
-                        "DOMPET_REPLICA_MAX_LAG_SECS",
-                        v,
-                        "expected seconds ≥ 1",
-                    ))
-                }
-            },
-            None => Duration::from_secs(5),
-        };
+        let request_timeout = seconds("DOMPET_REQUEST_TIMEOUT_SECS", 30)?;
+        // A read is one short statement, so a read connection is busy
+        // only while PostgreSQL works on it: a few per database core
+        // keep it busy. More only add runnable backends; on the 2-core
+        // bench machine 8 or 12 for 32 concurrent reads had statements
+        // stalled for seconds (p99 50-900 ms), 4 and 6 none, at the same
+        // throughput (bench/DIAGNOSIS.md §8).
+        let db_read_connections = count("DOMPET_DB_READ_CONNECTIONS", 4)?;
+        // 12, not more: on the 2-core benchmark machine 20 or 32
+        // backends for 32 concurrent requests bought no throughput, and
+        // every such run had statements stalled 1-5 s (backends left
+        // runnable but unscheduled), one run in eleven with 4-12; 4 and 8
+        // cost dompet CPU queueing for connections (bench/DIAGNOSIS.md §7).
+        let db_max_connections = count("DOMPET_DB_MAX_CONNECTIONS", 12)?;
+        let replica_max_lag = seconds("DOMPET_REPLICA_MAX_LAG_SECS", 5)?;
         let db_statement_cache = match get("DOMPET_DB_STATEMENT_CACHE") {
             Some(v) => v
                 .parse::<usize>()
@@ -298,19 +264,7 @@ impl Config {
             }
             token => token.map(Secret::new),
         };
-        let prune_interval = match get("DOMPET_PRUNE_INTERVAL_SECS") {
-            Some(v) => match v.parse::<u64>() {
-                Ok(secs) if secs > 0 => Duration::from_secs(secs),
-                _ => {
-                    return Err(fail(
-                        "DOMPET_PRUNE_INTERVAL_SECS",
-                        v,
-                        "expected seconds ≥ 1",
-                    ))
-                }
-            },
-            None => Duration::from_secs(600),
-        };
+        let prune_interval = seconds("DOMPET_PRUNE_INTERVAL_SECS", 600)?;
         Ok(Self {
             migrate_database_url: get("DOMPET_MIGRATE_DATABASE_URL").map(Secret::new),
             allow_privileged_role: flag("DOMPET_ALLOW_PRIVILEGED_ROLE", false)?,

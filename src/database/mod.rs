@@ -247,8 +247,9 @@ pub fn pool_options(max_connections: u32) -> PgPoolOptions {
         })
 }
 
-/// How long a pooled connection may sit idle before it is pinged at checkout.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+/// How long a pooled connection may sit idle before it is pinged at checkout
+/// (by either pool).
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// One connection before the pool, so that a server that cannot be reached
 /// is named with the real cause (refused, unknown host, wrong password)

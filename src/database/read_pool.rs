@@ -29,8 +29,8 @@ use std::{
 use sqlx::{postgres::PgConnectOptions, Connection, PgConnection, PgPool};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-/// A connection idle this long is pinged before it is handed out.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+use super::PING_AFTER_IDLE;
+
 /// Idle connections beyond this are closed (as sqlx's default idle timeout).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// No connection lives longer (as sqlx's default max lifetime): a server

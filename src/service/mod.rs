@@ -114,8 +114,6 @@ pub struct Dompet {
     turns: turns::WalletTurns,
     /// Where reads on the primary get their connections.
     reads: Reads,
-    transaction_pooler: bool,
-    read_connections: usize,
 }
 
 impl Dompet {
@@ -128,8 +126,6 @@ impl Dompet {
             replicas: Replicas::default(),
             turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
             reads: Reads::beside(&pool, false, Self::DEFAULT_READ_CONNECTIONS),
-            transaction_pooler: false,
-            read_connections: Self::DEFAULT_READ_CONNECTIONS,
             pool,
         }
     }
@@ -155,21 +151,15 @@ impl Dompet {
         self
     }
 
-    /// Behind a transaction-mode pooler (PgBouncer): every read inside a
-    /// transaction, so its messages stay on one server connection.
-    pub fn with_transaction_pooler(mut self, on: bool) -> Self {
-        self.transaction_pooler = on;
-        self.reads = Reads::beside(&self.pool, on, self.read_connections);
-        self
-    }
-
     /// The read pool's size unless told otherwise (`DOMPET_DB_READ_CONNECTIONS`).
     pub const DEFAULT_READ_CONNECTIONS: usize = 4;
 
-    /// Reads on the primary over at most `n` connections of their own.
-    pub fn with_read_connections(mut self, n: usize) -> Self {
-        self.read_connections = n;
-        self.reads = Reads::beside(&self.pool, self.transaction_pooler, n);
+    /// Reads on the primary over at most `connections` of their own; or,
+    /// behind a transaction-mode pooler (PgBouncer), every read inside a
+    /// transaction of the money pool, so its messages stay on one server
+    /// connection.
+    pub fn with_reads(mut self, transaction_pooler: bool, connections: usize) -> Self {
+        self.reads = Reads::beside(&self.pool, transaction_pooler, connections);
         self
     }
 

@@ -10,6 +10,7 @@ mod expected;
 mod ledger;
 mod login;
 mod pair;
+mod waits;
 
 pub use cli::*;
 pub use expected::*;

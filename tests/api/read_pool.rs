@@ -23,12 +23,18 @@ async fn pools(app: &TestApp, size: u32) -> (PgPool, ReadPool) {
     (money, reads)
 }
 
+/// The server process behind `conn`.
+async fn pid_of(conn: &mut sqlx::PgConnection) -> i32 {
+    sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(conn)
+        .await
+        .unwrap()
+}
+
+/// The server process behind the connection a read gets now.
 async fn backend_pid(reads: &ReadPool) -> i32 {
     let mut conn = reads.acquire().await.unwrap();
-    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
+    let pid = pid_of(&mut conn).await;
     conn.release();
     pid
 }
@@ -51,10 +57,7 @@ async fn a_read_cancelled_mid_statement_never_leaves_its_answer_to_the_next_read
         .fetch_one(&mut *next)
         .await
         .unwrap();
-    let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
-        .fetch_one(&mut *next)
-        .await
-        .unwrap();
+    let pid = pid_of(&mut next).await;
 
     // Assert: the next reader gets its own answer at once, on a fresh
     // session, not the cancelled one's after its sleep.
@@ -100,10 +103,7 @@ async fn a_light_load_keeps_to_the_most_recently_used_backend() {
     a.release();
     b.release();
     let mut last = c;
-    let last_pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
-        .fetch_one(&mut *last)
-        .await
-        .unwrap();
+    let last_pid = pid_of(&mut last).await;
     last.release();
 
     // Act: twenty reads one after another.
@@ -183,7 +183,7 @@ async fn history_reads_answer_while_every_money_connection_waits_on_a_locked_wal
     );
     let probe = async {
         // Both withdrawals hold their connections, waiting for the rows.
-        wait_for_lock_waiters(&app, 2).await;
+        app.wait_for_lock_waiters(2).await;
         let started = Instant::now();
         let history = app.mutations(&reader, "").await;
         (history, started.elapsed())
@@ -195,26 +195,6 @@ async fn history_reads_answer_while_every_money_connection_waits_on_a_locked_wal
     assert_eq!(history.status, 200, "{history:?}");
     assert!(took < Duration::from_secs(1), "{took:?}");
     app.assert_ledger_ok().await;
-}
-
-/// Waits until `n` of the app's sessions wait for a row lock.
-async fn wait_for_lock_waiters(app: &TestApp, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity
-             where datname = current_database() and usename = $1 and wait_event_type = 'Lock'",
-        )
-        .bind(&app.db.runtime_role)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if waiting >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{waiting} of {n} waiting");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

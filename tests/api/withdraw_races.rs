@@ -224,24 +224,7 @@ async fn a_writer_that_skips_the_wallet_lock_is_stopped_by_the_unique_index_not_
         ])
         .send();
     let pending = tokio::spawn(request);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let blocked: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity
-             where datname = current_database() and wait_event_type = 'Lock'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if blocked > 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the request never reached the index"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    app.wait_for_lock_waiters(1).await;
 
     // Act
     intruder.commit().await.unwrap();

@@ -5,8 +5,6 @@
 //! over HTTP; node B is a second service over the same database, with its
 //! own in-process turns, so the two meet only at the row lock.
 
-use std::time::{Duration, Instant};
-
 use dompet::{
     domain::UserId,
     service::{Rule, ServiceError, WithdrawOutcome, WithdrawRequest},
@@ -28,28 +26,6 @@ async fn hold_wallet(app: &TestApp, user: &TestUser) -> Transaction<'static, Pos
         .await
         .unwrap();
     holder
-}
-
-/// Waits until `n` statements wait for a lock (the queue on the wallet).
-async fn wait_for_lock_waiters(app: &TestApp, n: i64) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: i64 = sqlx::query_scalar(
-            "select count(*) from pg_stat_activity
-             where datname = current_database() and wait_event_type = 'Lock'",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if waiting >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} requests never queued on the wallet"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// A withdrawal through node B.
@@ -97,9 +73,9 @@ async fn b_then_a(
     a: impl FnOnce() -> JoinHandle<Answer>,
     holder: Transaction<'static, Postgres>,
 ) -> (WithdrawOutcome, Answer) {
-    wait_for_lock_waiters(app, 1).await;
+    app.wait_for_lock_waiters(1).await;
     let a = a();
-    wait_for_lock_waiters(app, 2).await;
+    app.wait_for_lock_waiters(2).await;
     holder.rollback().await.unwrap();
     let b = b.await.unwrap().expect("node B's answer");
     let a = a.await.unwrap();
