@@ -330,6 +330,38 @@ pub(crate) async fn credit_topup(
 mod tests {
     use super::*;
 
+    /// An answer saved under an `Idempotency-Key` is this JSON in
+    /// `topup_idempotency.outcome`, kept for good: renaming a variant, a
+    /// field or a rule would make every stored replay unreadable.
+    #[test]
+    fn stored_answers_keep_the_form_they_were_saved_in() {
+        let cases = [
+            (
+                TopupOutcome::Accepted {
+                    topup_id: TopupId::new(7),
+                    unique_code: 545,
+                },
+                r#"{"accepted":{"topup_id":7,"unique_code":545}}"#,
+            ),
+            (
+                TopupOutcome::Rejected {
+                    rules: vec![TopupRule::Amount, TopupRule::BankAccount],
+                },
+                r#"{"rejected":{"rules":["amount","bank_account"]}}"#,
+            ),
+            (TopupOutcome::NoCodeFree, r#""no_code_free""#),
+        ];
+        for (outcome, stored) in cases {
+            assert_eq!(serde_json::to_string(&outcome).unwrap(), stored);
+            let answer = StoredAnswer {
+                fingerprint: "f".to_owned(),
+                outcome: stored.to_owned(),
+            };
+            let read: TopupOutcome = replay(answer, "f").unwrap();
+            assert_eq!(read, outcome, "{stored}");
+        }
+    }
+
     fn request(amount: &str, account: &str) -> TopupRequest {
         TopupRequest {
             amount: Some(amount.into()),

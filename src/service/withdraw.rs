@@ -565,3 +565,46 @@ async fn count_password(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer saved under an `Idempotency-Key` is this JSON in
+    /// `withdraw_idempotency.outcome`, kept for good: renaming a variant, a
+    /// field or a rule would make every stored replay unreadable (a 500 on
+    /// the client's retry instead of its first answer).
+    #[test]
+    fn stored_answers_keep_the_form_they_were_saved_in() {
+        let cases = [
+            (
+                WithdrawOutcome::Accepted {
+                    withdrawal_id: WithdrawalId::new(4),
+                },
+                r#"{"accepted":{"withdrawal_id":4}}"#,
+            ),
+            (
+                WithdrawOutcome::Rejected {
+                    rules: vec![
+                        Rule::Amount,
+                        Rule::BankAccount,
+                        Rule::OncePerDay,
+                        Rule::Password,
+                        Rule::Balance,
+                        Rule::BalanceWithFee,
+                    ],
+                },
+                r#"{"rejected":{"rules":["amount","bank_account","once_per_day","password","balance","balance_with_fee"]}}"#,
+            ),
+            (WithdrawOutcome::LockedOut, r#""locked_out""#),
+        ];
+        for (outcome, stored) in cases {
+            assert_eq!(serde_json::to_string(&outcome).unwrap(), stored);
+            let read = stored_outcome(&StoredAnswer {
+                fingerprint: String::new(),
+                outcome: stored.to_owned(),
+            });
+            assert_eq!(read.unwrap(), outcome, "{stored}");
+        }
+    }
+}
