@@ -117,17 +117,20 @@ impl ReadPool {
     }
 }
 
-/// A new connection to `target`, retried as sqlx's pool retries: while the
-/// server refuses connections (starting up) or says it is full, with
-/// doubling pauses, until `deadline`.
+/// A new connection to `primary`'s current target, retried as sqlx's pool
+/// retries: while the server refuses connections (starting up, or gone in a
+/// failover) or says it is full, with doubling pauses, until `deadline`.
+/// Each try reads the target afresh, so a retry that began on a primary that
+/// went away lands on the one the failover watcher found meanwhile.
 async fn connect(
-    target: &PgConnectOptions,
+    primary: &PgPool,
     deadline: tokio::time::Instant,
-) -> Result<PgConnection, sqlx::Error> {
+) -> Result<(PgConnection, Arc<PgConnectOptions>), sqlx::Error> {
     let mut pause = Duration::from_millis(10);
     loop {
-        match tokio::time::timeout_at(deadline, PgConnection::connect_with(target)).await {
-            Ok(Ok(conn)) => return Ok(conn),
+        let target = primary.connect_options();
+        match tokio::time::timeout_at(deadline, PgConnection::connect_with(&target)).await {
+            Ok(Ok(conn)) => return Ok((conn, target)),
             Ok(Err(sqlx::Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
             Ok(Err(sqlx::Error::Database(e))) if e.is_transient_in_connect_phase() => {}
             Ok(Err(e)) => return Err(e),
@@ -172,7 +175,7 @@ impl Shared {
                 () = &mut released => {}
                 slot = self.connecting.acquire() => {
                     let _slot = slot.map_err(|_| sqlx::Error::PoolClosed)?;
-                    let conn = connect(&target, deadline).await?;
+                    let (conn, target) = connect(&self.primary, deadline).await?;
                     return Ok(Live {
                         conn,
                         opened: Instant::now(),
