@@ -110,8 +110,14 @@ fn describe() {
 }
 
 /// The scrape text, with the pool gauges read now: the money pool (sqlx's)
-/// and, when reads have their own, the read pool.
-pub fn render(handle: &PrometheusHandle, pool: &PgPool, reads: Option<&ReadPool>) -> String {
+/// and, unless a transaction-mode pooler is in front, the pools of the reads
+/// and of the back-office postings.
+pub fn render(
+    handle: &PrometheusHandle,
+    pool: &PgPool,
+    reads: Option<&ReadPool>,
+    postings: Option<&ReadPool>,
+) -> String {
     let size = pool.size();
     let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX).min(size);
     pool_gauges(
@@ -120,15 +126,17 @@ pub fn render(handle: &PrometheusHandle, pool: &PgPool, reads: Option<&ReadPool>
         idle,
         pool.options().get_max_connections(),
     );
-    if let Some(reads) = reads {
-        let (in_use, idle) = reads.counts();
-        let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        pool_gauges(
-            "reads",
-            as_u32(in_use),
-            as_u32(idle),
-            as_u32(reads.max_connections()),
-        );
+    for (name, own) in [("reads", reads), ("postings", postings)] {
+        if let Some(own) = own {
+            let (in_use, idle) = own.counts();
+            let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+            pool_gauges(
+                name,
+                as_u32(in_use),
+                as_u32(idle),
+                as_u32(own.max_connections()),
+            );
+        }
     }
     handle.run_upkeep();
     handle.render()

@@ -3,6 +3,7 @@
 //! pool, the migrations and the demo seed.
 
 pub mod failover;
+pub mod money_tx;
 pub mod read_pool;
 pub mod reader;
 pub mod replicas;

@@ -94,7 +94,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let Some(handle) = state.metrics.as_ref() else {
         return super::PublicError::NotFound.into_response();
     };
-    let text = crate::metrics::render(handle, state.dompet.pool(), state.dompet.reads().pool());
+    let dompet = &state.dompet;
+    let text = crate::metrics::render(
+        handle,
+        dompet.pool(),
+        dompet.reads().pool(),
+        dompet.postings().pool(),
+    );
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         Body::from(text),

@@ -114,6 +114,13 @@ pub struct Dompet {
     turns: turns::WalletTurns,
     /// Where reads on the primary get their connections.
     reads: Reads,
+    /// Where back-office postings get theirs (`database::money_tx`): a
+    /// ping-free pool as large as the money pool.
+    postings: Reads,
+}
+
+fn money_connections(pool: &PgPool) -> usize {
+    usize::try_from(pool.options().get_max_connections()).unwrap_or(usize::MAX)
 }
 
 impl Dompet {
@@ -126,6 +133,7 @@ impl Dompet {
             replicas: Replicas::default(),
             turns: turns::WalletTurns::new(DEFAULT_LOCK_WAIT),
             reads: Reads::beside(&pool, false, Self::DEFAULT_READ_CONNECTIONS),
+            postings: Reads::beside(&pool, false, money_connections(&pool)),
             pool,
         }
     }
@@ -160,6 +168,8 @@ impl Dompet {
     /// connection.
     pub fn with_reads(mut self, transaction_pooler: bool, connections: usize) -> Self {
         self.reads = Reads::beside(&self.pool, transaction_pooler, connections);
+        let postings = money_connections(&self.pool);
+        self.postings = Reads::beside(&self.pool, transaction_pooler, postings);
         self
     }
 
@@ -170,6 +180,10 @@ impl Dompet {
 
     pub fn reads(&self) -> &Reads {
         &self.reads
+    }
+
+    pub fn postings(&self) -> &Reads {
+        &self.postings
     }
 
     pub fn replicas(&self) -> &Replicas {

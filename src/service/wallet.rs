@@ -5,6 +5,7 @@ use sqlx::PgConnection;
 
 use super::{text, Dompet, ServiceError};
 use crate::{
+    database::money_tx::MoneyTx,
     domain::{
         Action, Amount, Mutation, MutationType, Note, TopupId, TransactionNo, UserId, Wallet,
         WithdrawalId,
@@ -181,31 +182,24 @@ impl Dompet {
             &posting.idempotency_key,
             text::limits::IDEMPOTENCY_KEY,
         )?;
-        let mut tx = crate::store::begin(&self.pool).await?;
-        let mut wallet = wallets::lock(&mut tx, posting.user_id)
-            .await?
-            .ok_or(ServiceError::UserNotFound)?;
-        if let Some(first) = mutations::find_by_idempotency_key(&mut tx, key).await? {
-            return match posting.matches(&first) {
-                true => Ok(Posted::Replayed(first)),
-                false => Err(ServiceError::IdempotencyMismatch),
-            };
-        }
-        let origin = Origin::Posting {
-            transaction_id: posting.transaction_id,
-            transaction_no: posting.transaction_no.as_ref(),
-            note: posting.note.as_ref(),
-            idempotency_key: key,
+        let mut tx = MoneyTx::begin(&self.postings).await?;
+        let posted = post_in_tx(&mut tx, &posting, key).await;
+        let row = match posted {
+            Ok(Posted::Created(row)) => {
+                tx.commit().await?;
+                row
+            }
+            Ok(replayed) => {
+                tx.rollback().await?;
+                return Ok(replayed);
+            }
+            Err(e) => {
+                // The answer is `e` either way; a rollback that fails
+                // closes the connection instead of handing it back.
+                let _ = tx.rollback().await;
+                return Err(e);
+            }
         };
-        let row = apply_in_tx(&mut tx, &mut wallet, posting.action, posting.amount, origin)
-            .await
-            .map_err(|e| match e.constraint() {
-                // The same key raced in for another user's wallet (same-user
-                // twins queue on the wallet lock and replay above).
-                Some("mutations_idempotency_key") => ServiceError::IdempotencyMismatch,
-                _ => e,
-            })?;
-        tx.commit().await?;
         tracing::info!(
             user_id = %posting.user_id,
             mutation_id = %row.id,
@@ -214,4 +208,37 @@ impl Dompet {
         );
         Ok(Posted::Created(row))
     }
+}
+
+/// The posting under the wallet lock: a replay of the key's first answer,
+/// or the new mutation (not yet committed).
+async fn post_in_tx(
+    tx: &mut PgConnection,
+    posting: &Posting,
+    key: &str,
+) -> Result<Posted, ServiceError> {
+    let mut wallet = wallets::lock(tx, posting.user_id)
+        .await?
+        .ok_or(ServiceError::UserNotFound)?;
+    if let Some(first) = mutations::find_by_idempotency_key(tx, key).await? {
+        return match posting.matches(&first) {
+            true => Ok(Posted::Replayed(first)),
+            false => Err(ServiceError::IdempotencyMismatch),
+        };
+    }
+    let origin = Origin::Posting {
+        transaction_id: posting.transaction_id,
+        transaction_no: posting.transaction_no.as_ref(),
+        note: posting.note.as_ref(),
+        idempotency_key: key,
+    };
+    let row = apply_in_tx(tx, &mut wallet, posting.action, posting.amount, origin)
+        .await
+        .map_err(|e| match e.constraint() {
+            // The same key raced in for another user's wallet (same-user
+            // twins queue on the wallet lock and replay above).
+            Some("mutations_idempotency_key") => ServiceError::IdempotencyMismatch,
+            _ => e,
+        })?;
+    Ok(Posted::Created(row))
 }

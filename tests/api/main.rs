@@ -47,6 +47,7 @@ mod history_cursor;
 mod history_v2;
 mod history_v2_combined;
 mod money_support;
+mod postings_pool;
 mod topup;
 
 mod operations;

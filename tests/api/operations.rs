@@ -474,7 +474,7 @@ async fn metrics_count_requests_by_route_template_and_money_by_outcome() {
     assert!(moved("dompet_lockouts_total", &[("kind", "login")]) >= 1.0);
     assert!(moved("dompet_password_hash_wait_seconds_count", &[]) >= 7.0);
     assert!(after.contains("dompet_http_request_duration_seconds_bucket{"));
-    for pool in ["money", "reads"] {
+    for pool in ["money", "reads", "postings"] {
         for state in ["idle", "in_use"] {
             let series = format!("dompet_db_pool_connections{{pool=\"{pool}\",state=\"{state}\"}}");
             assert!(after.contains(&series), "{series} missing");
