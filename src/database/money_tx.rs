@@ -39,25 +39,26 @@ impl MoneyTx {
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.end("COMMIT").await
+        match self {
+            Self::Lean(conn) => end(conn, "COMMIT").await,
+            Self::Sqlx(tx) => tx.commit().await,
+        }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.end("ROLLBACK").await
-    }
-
-    async fn end(self, how: &'static str) -> Result<(), sqlx::Error> {
         match self {
-            Self::Lean(mut conn) => {
-                // On an error the connection is dropped here: closed.
-                conn.execute(sqlx::raw_sql(how)).await?;
-                conn.release();
-                Ok(())
-            }
-            Self::Sqlx(tx) if how == "COMMIT" => tx.commit().await,
+            Self::Lean(conn) => end(conn, "ROLLBACK").await,
             Self::Sqlx(tx) => tx.rollback().await,
         }
     }
+}
+
+/// Ends the transaction and hands the connection back; on an error the
+/// connection is dropped here, so closed.
+async fn end(mut conn: ReadConn, statement: &'static str) -> Result<(), sqlx::Error> {
+    conn.execute(sqlx::raw_sql(statement)).await?;
+    conn.release();
+    Ok(())
 }
 
 impl Deref for MoneyTx {
