@@ -16,7 +16,9 @@ use dompet::{
     database::Database,
 };
 
-use crate::helpers::{Answer, Node, Pair, TestUser};
+use reqwest::Method;
+
+use crate::helpers::{Answer, Node, Pair, TestUser, MUTATIONS};
 
 const USERS: usize = 16;
 const WORKERS: usize = 8;
@@ -27,6 +29,7 @@ struct Outcomes {
     withdrawals: Vec<i64>,
     failures: Vec<Answer>,
     answered_after_promotion: usize,
+    reads_after_promotion: usize,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,6 +88,7 @@ async fn a_promoted_standby_takes_over_without_a_restart_and_loses_no_acknowledg
         all.withdrawals.extend(done.withdrawals);
         all.failures.extend(done.failures);
         all.answered_after_promotion += done.answered_after_promotion;
+        all.reads_after_promotion += done.reads_after_promotion;
     }
 
     // Assert: failures were clean envelopes; writes succeed again; nothing
@@ -101,6 +105,11 @@ async fn a_promoted_standby_takes_over_without_a_restart_and_loses_no_acknowledg
         all.answered_after_promotion >= 10,
         "too few successes after the promotion: {}",
         all.answered_after_promotion
+    );
+    assert!(
+        all.reads_after_promotion >= 10,
+        "too few history reads after the promotion: {}",
+        all.reads_after_promotion
     );
     let pool = &database.pool;
     let topups: i64 =
@@ -141,7 +150,8 @@ async fn a_promoted_standby_takes_over_without_a_restart_and_loses_no_acknowledg
 }
 
 /// Top-ups for the worker's users, and each user's one withdrawal of the day
-/// along the way, until told to stop.
+/// along the way, each followed by a read of the user's history, until told
+/// to stop.
 async fn traffic(
     worker: usize,
     node: &Node,
@@ -182,6 +192,19 @@ async fn traffic(
             outcomes.answered_after_promotion += usize::from(after);
         } else {
             outcomes.failures.push(answer);
+        }
+        // And the user's history, on the read pool, which follows the
+        // failover as the money pool does.
+        let read = node
+            .send(
+                node.request(Method::GET, &format!("{MUTATIONS}?per_page=10"))
+                    .basic_auth(user.id, Some(&user.token)),
+            )
+            .await;
+        if read.status.is_success() {
+            outcomes.reads_after_promotion += usize::from(after);
+        } else {
+            outcomes.failures.push(read);
         }
         n += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
