@@ -15,40 +15,40 @@
 
 use std::ops::{Deref, DerefMut};
 
-use sqlx::{Executor, PgConnection, Postgres, Transaction};
+use sqlx::Executor;
 
-use super::{read_pool::ReadConn, reader::Reads};
+use super::{
+    read_pool::ReadConn,
+    reader::{Reader, Reads},
+};
 
-pub enum MoneyTx {
-    /// `BEGIN` sent on a connection of the postings' own pool.
-    Lean(ReadConn),
-    /// sqlx's transaction on the money pool.
-    Sqlx(Transaction<'static, Postgres>),
-}
+/// A [`Reader`] inside a transaction: `BEGIN` sent on a connection of the
+/// postings' own pool, or sqlx's transaction on the money pool. Not a
+/// `Reader` itself, so `Reader::finish` can never hand back a connection
+/// with the transaction still open.
+pub struct MoneyTx(Reader);
 
 impl MoneyTx {
     pub async fn begin(on: &Reads) -> Result<Self, sqlx::Error> {
-        Ok(match on {
-            Reads::Pooled(pool) => {
-                let mut conn = pool.acquire().await?;
-                conn.execute(sqlx::raw_sql("BEGIN")).await?;
-                Self::Lean(conn)
-            }
-            Reads::InTransaction(pool) => Self::Sqlx(crate::store::begin(pool).await?),
-        })
+        let mut reader = on.reader().await?;
+        if let Reader::Pooled(conn) = &mut reader {
+            // Cancelled or failed here, the connection is dropped: closed.
+            conn.execute(sqlx::raw_sql("BEGIN")).await?;
+        }
+        Ok(Self(reader))
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Lean(conn) => end(conn, "COMMIT").await,
-            Self::Sqlx(tx) => tx.commit().await,
+        match self.0 {
+            Reader::Pooled(conn) => end(conn, "COMMIT").await,
+            Reader::InTransaction(tx) => tx.commit().await,
         }
     }
 
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        match self {
-            Self::Lean(conn) => end(conn, "ROLLBACK").await,
-            Self::Sqlx(tx) => tx.rollback().await,
+        match self.0 {
+            Reader::Pooled(conn) => end(conn, "ROLLBACK").await,
+            Reader::InTransaction(tx) => tx.rollback().await,
         }
     }
 }
@@ -62,21 +62,15 @@ async fn end(mut conn: ReadConn, statement: &'static str) -> Result<(), sqlx::Er
 }
 
 impl Deref for MoneyTx {
-    type Target = PgConnection;
+    type Target = Reader;
 
-    fn deref(&self) -> &PgConnection {
-        match self {
-            Self::Lean(conn) => conn,
-            Self::Sqlx(tx) => tx,
-        }
+    fn deref(&self) -> &Reader {
+        &self.0
     }
 }
 
 impl DerefMut for MoneyTx {
-    fn deref_mut(&mut self) -> &mut PgConnection {
-        match self {
-            Self::Lean(conn) => conn,
-            Self::Sqlx(tx) => tx,
-        }
+    fn deref_mut(&mut self) -> &mut Reader {
+        &mut self.0
     }
 }

@@ -165,7 +165,8 @@ impl Dompet {
     /// Reads on the primary over at most `connections` of their own; or,
     /// behind a transaction-mode pooler (PgBouncer), every read inside a
     /// transaction of the money pool, so its messages stay on one server
-    /// connection.
+    /// connection. The postings' own pool (as large as the money pool)
+    /// follows the same switch.
     pub fn with_reads(mut self, transaction_pooler: bool, connections: usize) -> Self {
         self.reads = Reads::beside(&self.pool, transaction_pooler, connections);
         let postings = money_connections(&self.pool);

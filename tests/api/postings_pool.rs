@@ -72,12 +72,7 @@ async fn a_posting_cut_short_while_it_waits_for_the_wallet_writes_nothing_and_it
     let app = spawn_app().await;
     let (user, _) = app.funded_user(10_000).await;
     let before = app.ledger_fingerprint().await;
-    let mut holder = dompet::store::begin(&app.pool).await.unwrap();
-    sqlx::query("select 1 from deposits where user_id = $1 for no key update")
-        .bind(user.id)
-        .execute(&mut *holder)
-        .await
-        .unwrap();
+    let holder = app.hold_wallet(&user).await;
     let dompet = app.dompet.clone();
     let posting = Posting {
         user_id: UserId::new(user.id),

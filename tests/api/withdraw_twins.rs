@@ -17,17 +17,6 @@ use crate::helpers::{
     RULE_PASSWORD,
 };
 
-/// Holds the user's wallet row as a money move of another node would.
-async fn hold_wallet(app: &TestApp, user: &TestUser) -> Transaction<'static, Postgres> {
-    let mut holder = dompet::store::begin(&app.pool).await.unwrap();
-    sqlx::query("select 1 from deposits where user_id = $1 for no key update")
-        .bind(user.id)
-        .execute(&mut *holder)
-        .await
-        .unwrap();
-    holder
-}
-
 /// A withdrawal through node B.
 fn on_node_b(
     app: &TestApp,
@@ -95,7 +84,7 @@ async fn a_twin_with_the_same_key_queued_behind_on_the_wallet_replays_the_first_
     // Arrange
     let app = spawn_app().await;
     let (user, account) = app.funded_user(100_000).await;
-    let holder = hold_wallet(&app, &user).await;
+    let holder = app.hold_wallet(&user).await;
 
     // Act
     let b = on_node_b(&app, &user, Some("one-click"), account, &user.password);
@@ -123,7 +112,7 @@ async fn twins_with_different_keys_make_one_withdrawal_and_each_key_keeps_its_ow
     // Arrange
     let app = spawn_app().await;
     let (user, account) = app.funded_user(100_000).await;
-    let holder = hold_wallet(&app, &user).await;
+    let holder = app.hold_wallet(&user).await;
 
     // Act
     let b = on_node_b(&app, &user, Some("key-b"), account, &user.password);
@@ -159,7 +148,7 @@ async fn the_withdrawal_of_a_twin_ahead_on_the_wallet_fails_rule_3_behind_it() {
     // Arrange
     let app = spawn_app().await;
     let (user, account) = app.funded_user(100_000).await;
-    let holder = hold_wallet(&app, &user).await;
+    let holder = app.hold_wallet(&user).await;
 
     // Act: the one behind has a wrong password too, so its answer shows
     // which rules it judged, not the backstop's.
@@ -193,7 +182,7 @@ async fn a_lockout_by_a_twin_ahead_on_the_wallet_refuses_the_right_password_behi
             .await
             .assert(200, &rejected(&[RULE_PASSWORD]));
     }
-    let holder = hold_wallet(&app, &user).await;
+    let holder = app.hold_wallet(&user).await;
 
     // Act: the fifth wrong password on B, the right one queued behind it
     // on A (past the lockout check before argon2: nothing was locked yet).

@@ -3,9 +3,23 @@
 
 use std::time::{Duration, Instant};
 
-use super::TestApp;
+use sqlx::{Postgres, Transaction};
+
+use super::{TestApp, TestUser};
 
 impl TestApp {
+    /// Holds the user's wallet row as a money move of another node would,
+    /// until the returned transaction ends.
+    pub async fn hold_wallet(&self, user: &TestUser) -> Transaction<'static, Postgres> {
+        let mut holder = dompet::store::begin(&self.pool).await.unwrap();
+        sqlx::query("select 1 from deposits where user_id = $1 for no key update")
+            .bind(user.id)
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        holder
+    }
+
     /// Waits until at least `n` sessions of this database wait for a lock
     /// (requests queued on a row held from elsewhere); fails after 30 s.
     pub async fn wait_for_lock_waiters(&self, n: i64) {
